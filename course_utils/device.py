@@ -1,0 +1,72 @@
+"""Pick the compute device once, explain the choice, and say which speed-ups apply."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+DEVICE_ENV = "COURSE_DEVICE"
+_KNOWN_TYPES = ("cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """The chosen device and why; `amp`/`pin_memory` are on only where they help (CUDA)."""
+
+    device: torch.device
+    reason: str
+
+    @property
+    def amp(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def pin_memory(self) -> bool:
+        return self.device.type == "cuda"
+
+    def summary(self) -> str:
+        name = str(self.device)
+        if self.device.type == "cuda":
+            name += f" ({torch.cuda.get_device_name(self.device)})"
+        details = {
+            "cuda": "mixed precision and pinned memory on",
+            "mps": "float32, no pinned memory",
+            "cpu": f"{torch.get_num_threads()} threads",
+        }[self.device.type]
+        return f"Using {name}: {self.reason}; {details}."
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def _check_available(device: torch.device) -> None:
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"{DEVICE_ENV}={device} was requested, but CUDA is not available on this machine. "
+                           f"Unset {DEVICE_ENV} (or set it to 'cpu') to run on the CPU.")
+    if device.type == "mps" and not _mps_available():
+        raise RuntimeError(f"{DEVICE_ENV}=mps was requested, but Apple's MPS backend is not available here. "
+                           f"Unset {DEVICE_ENV} (or set it to 'cpu').")
+
+
+def choose_device(requested: str | None = None) -> DeviceChoice:
+    """CUDA, then Apple MPS, then CPU; `requested` or $COURSE_DEVICE overrides ('auto' = no override)."""
+    requested = requested or os.environ.get(DEVICE_ENV, "").strip() or "auto"
+    if requested != "auto":
+        device = torch.device(requested)
+        if device.type not in _KNOWN_TYPES:
+            raise ValueError(f"{DEVICE_ENV} must be one of auto, {', '.join(_KNOWN_TYPES)} (got {requested!r}).")
+        _check_available(device)
+        return DeviceChoice(device, f"requested via {DEVICE_ENV}={requested}")
+    if torch.cuda.is_available():
+        return DeviceChoice(torch.device("cuda"), "CUDA GPU found")
+    if _mps_available():
+        return DeviceChoice(torch.device("mps"), "Apple MPS found, no CUDA")
+    return DeviceChoice(torch.device("cpu"), "no CUDA or MPS accelerator found")
+
+
+def get_device(requested: str | None = None) -> torch.device:
+    """Shortcut for `choose_device(requested).device`."""
+    return choose_device(requested).device

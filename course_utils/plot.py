@@ -1,0 +1,77 @@
+"""Figures the lectures share: live training curves, decision boundaries, image grids."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import display
+
+
+class LivePlot:
+    """Training curves redrawn in place after each epoch; the last drawing stays as a static figure.
+
+    In JupyterLab the figure updates live. Executed headless (nbconvert, nbval, nbgrader), each
+    update replaces the previous output, so the saved notebook holds exactly one final figure.
+    """
+
+    def __init__(self, metrics: Sequence[str] = ("loss", "acc")):
+        self.metrics = tuple(metrics)
+        self.handle = None
+
+    def draw(self, history: dict[str, list[float]]) -> plt.Figure:
+        fig, axes = plt.subplots(1, len(self.metrics), figsize=(4.5 * len(self.metrics), 3.2), squeeze=False)
+        for ax, metric in zip(axes[0], self.metrics):
+            for split in ("train", "val"):
+                values = history.get(f"{split}_{metric}", [])
+                if values:
+                    ax.plot(range(1, len(values) + 1), values, marker="o", label=split)
+            ax.set(xlabel="epoch", ylabel=metric, title=metric)
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend()
+        fig.tight_layout()
+        plt.close(fig)  # shown through display(), not through the inline backend a second time
+        return fig
+
+    def update(self, history: dict[str, list[float]]) -> None:
+        fig = self.draw(history)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+
+
+def plot_decision_boundary(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+                           ax: plt.Axes | None = None, resolution: int = 200, title: str | None = None) -> plt.Axes:
+    """Shade the plane by `predict(points) -> class ids` and scatter the 2-D data on top."""
+    ax = ax or plt.gca()
+    pad = 0.5
+    (x0, y0), (x1, y1) = (x.min(0).values - pad).tolist(), (x.max(0).values + pad).tolist()
+    gx, gy = torch.meshgrid(torch.linspace(x0, x1, resolution), torch.linspace(y0, y1, resolution), indexing="xy")
+    with torch.no_grad():
+        z = predict(torch.stack([gx.ravel(), gy.ravel()], dim=1)).reshape(gx.shape)
+    ax.contourf(gx, gy, z.float(), alpha=0.3, cmap="coolwarm")
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=25)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$x_1$", ylabel="$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def show_images(images: torch.Tensor, labels: Sequence | None = None, ncols: int = 8,
+                cmap: str = "gray", size: float = 1.2) -> plt.Figure:
+    """A grid of (N, 1, H, W) or (N, H, W) images with optional titles."""
+    images = images.detach().cpu()
+    if images.dim() == 4:
+        images = images[:, 0]
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i], cmap=cmap)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=8)
+    fig.tight_layout()
+    return fig
