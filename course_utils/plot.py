@@ -51,7 +51,8 @@ def plot_decision_boundary(predict: Callable[[torch.Tensor], torch.Tensor], x: t
     gx, gy = torch.meshgrid(torch.linspace(x0, x1, resolution), torch.linspace(y0, y1, resolution), indexing="xy")
     with torch.no_grad():
         z = predict(torch.stack([gx.ravel(), gy.ravel()], dim=1)).reshape(gx.shape)
-    ax.contourf(gx, gy, z.float(), alpha=0.3, cmap="coolwarm")
+    ax.contourf(gx.numpy(), gy.numpy(), z.float().cpu().numpy(), alpha=0.3, cmap="coolwarm")
+    x, y = x.detach().cpu().numpy(), y.detach().cpu().numpy()
     ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=25)
     ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$x_1$", ylabel="$x_2$")
     if title:
@@ -70,7 +71,7 @@ def show_images(images: torch.Tensor, labels: Sequence | None = None, ncols: int
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
-            ax.imshow(images[i], cmap=cmap)
+            ax.imshow(images[i].numpy(), cmap=cmap)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
     fig.tight_layout()

@@ -1,0 +1,34 @@
+"""nbgrader configuration for the course (run nbgrader from this directory)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # makes `grading` importable
+
+c = get_config()  # noqa: F821 (provided by traitlets when this file is loaded)
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# Instructor notebooks (with solutions and hidden tests) live in solutions/; the student release in assignments/.
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+# Notebook sources are Jupytext text files next to each .ipynb: never copy them into the release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.pct.py"]
+
+# Generous but finite: a cell that runs longer than this is an infinite loop, not slow code.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+c.Execute.raise_on_iopub_timeout = False
+
+# Students sometimes delete test cells: put them back from the gradebook rather than failing.
+c.OverwriteCells.add_missing_cells = True
+
+# A cell fails only when it raises. Warnings, tqdm bars and logging go to stderr and must not zero
+# a correct answer, so stderr output is dropped from graded cells before grades are computed.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\s\S]"
+
+# Feedback: hidden tests (their source and their tracebacks) never reach students.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grading.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,111 @@
+"""Rebuild every notebook from its Jupytext source and regenerate the student release.
+
+    python scripts/build.py          # write lectures/*.ipynb, solutions/*/*.ipynb and assignments/
+    python scripts/build.py --check  # change nothing; fail if anything committed is out of date
+
+The `.pct.py` files are the reviewable sources. Each `.ipynb` is generated from one with stable
+cell ids and no outputs; `assignments/` is what `nbgrader generate_assignment` makes of `solutions/`.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def notebook_sources(root: Path = ROOT) -> list[Path]:
+    """Every Jupytext source of a lecture or an instructor notebook."""
+    return sorted([*root.glob("lectures/*.pct.py"), *root.glob("solutions/*/*.pct.py")])
+
+
+def notebook_from_source(source: Path) -> nbformat.NotebookNode:
+    """The notebook a `.pct.py` source describes, with cell ids that do not change between builds."""
+    nb = jupytext.read(source)
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:03d}"
+    return nb
+
+
+def write_notebooks(out_root: Path) -> None:
+    for source in notebook_sources():
+        target = out_root / source.relative_to(ROOT).with_name(source.name.removesuffix(".pct.py") + ".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        jupytext.write(notebook_from_source(source), target, fmt="ipynb")
+
+
+def generate_release(out_root: Path) -> Path:
+    """Run `nbgrader generate_assignment` for every assignment in a scratch course; return its release dir."""
+    scratch = Path(tempfile.mkdtemp(prefix="course-release-"))
+    shutil.copy(ROOT / "nbgrader_config.py", scratch)
+    shutil.copytree(ROOT / "grading", scratch / "grading", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(out_root / "solutions", scratch / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for assignment in sorted(p.name for p in (scratch / "solutions").iterdir() if p.is_dir()):
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+                        "--log-level=WARN"], cwd=scratch, env=env, check=True)
+    for notebook in (scratch / "assignments").glob("*/*.ipynb"):
+        nb = nbformat.read(notebook, as_version=4)
+        nb.metadata.pop("jupytext", None)  # students edit the notebook itself; no paired text file
+        nbformat.write(nb, notebook)
+    return scratch / "assignments"
+
+
+def check_no_leak(release: Path) -> None:
+    for path in release.rglob("*"):
+        if path.is_file() and any(marker in path.read_text(errors="ignore") for marker in RELEASE_MARKERS):
+            raise SystemExit(f"Solution or hidden-test text leaked into the release: {path}")
+
+
+def build(out_root: Path) -> None:
+    """Write all generated files under `out_root` (the repository itself, or a scratch copy)."""
+    write_notebooks(out_root)
+    release = generate_release(out_root)
+    check_no_leak(release)
+    shutil.rmtree(out_root / "assignments", ignore_errors=True)
+    shutil.copytree(release, out_root / "assignments")
+    shutil.rmtree(release.parent)
+
+
+def generated_files(root: Path) -> set[Path]:
+    notebooks = {p.relative_to(root) for p in root.glob("lectures/*.ipynb")}
+    notebooks |= {p.relative_to(root) for p in root.glob("solutions/*/*.ipynb")}
+    return notebooks | {p.relative_to(root) for p in root.glob("assignments/**/*") if p.is_file()}
+
+
+def stale_files() -> list[str]:
+    """Generated files whose committed copy differs from a fresh build (or is missing or extra)."""
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        fresh = Path(tmp)
+        shutil.copytree(ROOT / "solutions", fresh / "solutions")
+        build(fresh)
+        expected, present = generated_files(fresh), generated_files(ROOT)
+        differ = [p for p in expected & present if not filecmp.cmp(fresh / p, ROOT / p, shallow=False)]
+        return sorted(str(p) for p in (expected ^ present) | set(differ))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="fail if any generated file is out of date")
+    if parser.parse_args().check:
+        stale = stale_files()
+        if stale:
+            raise SystemExit("Out of date (run `./course build` and commit):\n  " + "\n  ".join(stale))
+        print("All notebooks and the release are up to date.")
+    else:
+        build(ROOT)
+        print("Rebuilt notebooks and assignments/.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Data staging from a mirror, checksums, clear errors, and in-memory batching."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision import datasets
+
+from course_utils import data as data_module
+from course_utils.data import (DatasetUnavailable, TensorLoader, data_root, image_tensors, load_fashion_mnist,
+                               load_mnist, stage_from_mirror)
+
+
+@pytest.fixture(scope="session")
+def mirror(tmp_path_factory) -> Path:
+    """The offline mirror CI configures; online, one built from a real download into the cache."""
+    configured = os.environ.get("COURSE_DATA_MIRROR")
+    if configured:
+        return Path(configured)
+    built = tmp_path_factory.mktemp("mirror")
+    for cls in (datasets.MNIST, datasets.FashionMNIST):
+        data_module.load_image_dataset(cls)
+        shutil.copytree(data_root() / cls.__name__ / "raw", built / cls.__name__ / "raw",
+                        ignore=shutil.ignore_patterns("*ubyte"))
+    return built
+
+
+@pytest.fixture
+def empty_cache(tmp_path, no_course_env) -> Path:
+    cache = tmp_path / "cache"
+    no_course_env.setenv("COURSE_DATA_DIR", str(cache))
+    return cache
+
+
+def test_data_root_comes_from_the_environment_or_a_home_cache(tmp_path, no_course_env):
+    assert data_root() == Path.home() / ".cache" / "dl-course" / "data"
+    no_course_env.setenv("COURSE_DATA_DIR", str(tmp_path / "here"))
+    assert data_root() == tmp_path / "here" and data_root().is_dir()
+
+
+def test_mnist_is_staged_from_the_mirror_and_loads_offline(mirror, empty_cache, no_course_env):
+    no_course_env.setenv("COURSE_DATA_MIRROR", str(mirror))
+    no_course_env.setattr(datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])  # any download attempt fails
+    train, test = load_mnist(train=True), load_mnist(train=False)
+    assert (len(train), len(test)) == (60000, 10000)
+    staged = sorted(p.name for p in (empty_cache / "MNIST" / "raw").glob("*.gz"))
+    assert staged == sorted(name for name, _ in datasets.MNIST.resources)
+
+
+def test_fashion_mnist_loads_and_tensors_are_standardised(mirror, empty_cache, no_course_env):
+    no_course_env.setenv("COURSE_DATA_MIRROR", str(mirror))
+    images, labels = image_tensors(load_fashion_mnist(train=True))
+    assert images.shape == (60000, 1, 28, 28) and images.dtype == torch.float32
+    assert labels.dtype == torch.int64 and sorted(labels.unique().tolist()) == list(range(10))
+    assert abs(images.mean().item()) < 0.01 and abs(images.std().item() - 1) < 0.01
+    few, _ = image_tensors(load_fashion_mnist(train=False), limit=100, normalize=False)
+    assert few.shape[0] == 100 and 0 <= few.min() and few.max() <= 1
+
+
+def test_staging_skips_files_already_in_the_cache(mirror, tmp_path):
+    assert len(stage_from_mirror(datasets.MNIST, tmp_path, mirror)) == 4
+    assert stage_from_mirror(datasets.MNIST, tmp_path, mirror) == []
+
+
+def test_a_corrupt_mirror_file_is_rejected_and_leaves_nothing_behind(tmp_path):
+    bad_mirror = tmp_path / "mirror" / "MNIST" / "raw"
+    bad_mirror.mkdir(parents=True)
+    (bad_mirror / "train-images-idx3-ubyte.gz").write_bytes(b"not an archive")
+    cache = tmp_path / "cache"
+    with pytest.raises(DatasetUnavailable, match="corrupt"):
+        stage_from_mirror(datasets.MNIST, cache, tmp_path / "mirror")
+    assert list((cache / "MNIST" / "raw").iterdir()) == []
+
+
+def test_unavailable_data_is_one_clear_paragraph_and_no_partial_files(empty_cache, no_course_env):
+    def failing_download(self):
+        raw = Path(self.raw_folder)
+        raw.mkdir(parents=True, exist_ok=True)
+        (raw / "train-images-idx3-ubyte.gz").write_bytes(b"half a download")
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    no_course_env.setattr(datasets.MNIST, "download", failing_download)
+    with pytest.raises(DatasetUnavailable) as error:
+        load_mnist()
+    message = str(error.value)
+    for needed in ("MNIST is not available", str(empty_cache / "MNIST" / "raw"), "COURSE_DATA_MIRROR",
+                   "To fix it", "train-images-idx3-ubyte.gz"):
+        assert needed in message
+    assert "\n" not in message and error.value.__suppress_context__
+    assert list((empty_cache / "MNIST" / "raw").iterdir()) == []
+
+
+def test_tensor_loader_covers_every_sample_once_per_epoch():
+    x, y = torch.arange(10).float().unsqueeze(1), torch.arange(10)
+    loader = TensorLoader(x, y, batch_size=4, shuffle=True, seed=0)
+    assert len(loader) == 3
+    batches = list(loader)
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    seen = torch.cat([b[1] for b in batches])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    assert all(torch.equal(bx.squeeze(1).long(), by) for bx, by in batches)
+
+
+def test_tensor_loader_is_repeatable_with_a_seed_and_can_drop_the_last_batch():
+    x = torch.arange(10)
+    first = [b[0].tolist() for b in TensorLoader(x, batch_size=3, shuffle=True, seed=5)]
+    assert first == [b[0].tolist() for b in TensorLoader(x, batch_size=3, shuffle=True, seed=5)]
+    dropped = TensorLoader(x, batch_size=3, drop_last=True)
+    assert len(dropped) == 3 and [b[0].tolist() for b in dropped][-1] == [6, 7, 8]
+
+
+def test_tensor_loader_rejects_tensors_of_different_lengths():
+    with pytest.raises(ValueError):
+        TensorLoader(torch.zeros(3), torch.zeros(4))

@@ -1,0 +1,129 @@
+"""The nbgrader round trip for every assignment, through the real `nbgrader` commands and gradebook.
+
+One batch per assignment: the solution scores full marks, the untouched release scores zero, wrong
+and broken submissions are graded without aborting the batch, and feedback never shows hidden tests.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from submissions import answered, read, with_duplicated_cells, with_syntax_error, without_first_test
+from wrong_answers import WRONG_ANSWERS
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+HIDDEN_REGION = re.compile(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", re.DOTALL)
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                          capture_output=True, text=True)
+
+
+def make_course(tmp: Path) -> Path:
+    """A scratch copy of the course root with the assignments generated into its gradebook."""
+    course = tmp / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "grading", course / "grading", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", course / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
+    return course
+
+
+def submissions_for(course: Path, assignment: str) -> dict[str, dict[str, nbformat.NotebookNode]]:
+    """student id -> {notebook file name -> notebook}"""
+    students: dict[str, dict[str, nbformat.NotebookNode]] = {}
+    for release_path in sorted((course / "assignments" / assignment).glob("*.ipynb")):
+        release = read(release_path)
+        source = read(course / "solutions" / assignment / release_path.name)
+        solved = answered(release, source)
+        variants = {
+            "solution": solved,
+            "untouched": release,
+            "wrong": answered(release, source, WRONG_ANSWERS[assignment]),
+            "syntax_error": with_syntax_error(solved),
+            "deleted_test": without_first_test(solved),
+            "duplicated_cells": with_duplicated_cells(solved),
+        }
+        for student, nb in variants.items():
+            students.setdefault(student, {})[release_path.name] = nb
+    return students
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """Generate, submit six students, autograde them in one batch, generate feedback."""
+    assignment = request.param
+    course = make_course(tmp_path_factory.mktemp(assignment))
+    generated = nbgrader(course, "generate_assignment", assignment, "--force")
+    assert generated.returncode == 0, generated.stderr
+    students = submissions_for(course, assignment)
+    for student, notebooks in students.items():
+        folder = course / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            nbformat.write(nb, folder / name)
+    autograde = nbgrader(course, "autograde", assignment)
+    feedback = nbgrader(course, "generate_feedback", assignment)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {s: gradebook.find_submission(assignment, s).score for s in students}
+        max_score = gradebook.find_assignment(assignment).max_score
+    return {"assignment": assignment, "course": course, "scores": scores, "max": max_score,
+            "autograde": autograde, "feedback": feedback}
+
+
+def test_every_assignment_has_wrong_answers_to_try():
+    assert set(ASSIGNMENTS) <= set(WRONG_ANSWERS), "add plausible wrong answers to tests/wrong_answers.py"
+
+
+def test_the_batch_completes_for_every_student(graded):
+    assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
+    assert graded["feedback"].returncode == 0, graded["feedback"].stderr[-3000:]
+
+
+def test_solution_scores_full_marks(graded):
+    assert graded["max"] > 0 and graded["scores"]["solution"] == graded["max"]
+
+
+def test_untouched_release_scores_zero(graded):
+    assert graded["scores"]["untouched"] == 0
+
+
+@pytest.mark.parametrize("student", ["wrong", "syntax_error"])
+def test_wrong_and_broken_answers_score_partially(graded, student):
+    assert 0 < graded["scores"][student] < graded["max"], graded["scores"]
+
+
+@pytest.mark.parametrize("student", ["deleted_test", "duplicated_cells"])
+def test_deleted_or_duplicated_cells_are_repaired_and_graded(graded, student):
+    assert graded["scores"][student] == graded["max"], graded["scores"]
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    course, assignment = graded["course"], graded["assignment"]
+    hidden_lines, visible_lines = set(), set()
+    for source in (course / "solutions" / assignment).glob("*.ipynb"):
+        text = "\n".join(c.source for c in read(source).cells)
+        for region in HIDDEN_REGION.findall(text):
+            hidden_lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 12}
+        visible_lines |= {line.strip() for line in HIDDEN_REGION.sub("", text).splitlines()}
+    hidden_lines -= visible_lines  # a line the student can see anyway is no leak
+    assert hidden_lines, "each assignment has hidden tests"
+    pages = list((course / "feedback").glob(f"*/{assignment}/*.html"))
+    assert len(pages) == len(graded["scores"]) * len(list((course / "assignments" / assignment).glob("*.ipynb")))
+    for page in pages:
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        assert "HIDDEN TESTS" not in text
+        leaked = [line for line in hidden_lines if line in text]
+        assert not leaked, f"{page} shows hidden test lines: {leaked[:3]}"

@@ -1,0 +1,58 @@
+"""Figures draw what they should; widgets fall back to a static figure when headless."""
+from __future__ import annotations
+
+import ipywidgets
+import matplotlib
+import pytest
+import torch
+
+import course_utils.widgets as widgets_module
+from course_utils import LivePlot, explore, plot_decision_boundary, show_images, xor_truth_table
+from course_utils.widgets import is_live_frontend
+
+matplotlib.use("Agg")
+
+
+def test_live_plot_draws_train_and_val_curves_per_metric():
+    fig = LivePlot(("loss", "acc")).draw({"train_loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "train_acc": [0.5, 0.8]})
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.lines] == ["train", "val"]
+    assert [line.get_label() for line in acc_ax.lines] == ["train"]
+    assert list(loss_ax.lines[1].get_ydata()) == [1.1, 0.7]
+
+
+def test_decision_boundary_shades_by_the_prediction():
+    x, y = xor_truth_table()
+    ax = plot_decision_boundary(lambda p: (p[:, 0] > 0.5).long(), x, y, title="x1 > 0.5")
+    assert ax.get_title() == "x1 > 0.5" and len(ax.collections) >= 2
+
+
+def test_show_images_makes_a_grid_with_titles():
+    fig = show_images(torch.rand(10, 1, 28, 28), labels=list(range(10)), ncols=4)
+    assert len(fig.axes) == 12 and fig.axes[9].get_title() == "9" and fig.axes[11].get_title() == ""
+
+
+@pytest.mark.parametrize("env, forced, live", [({}, None, False), ({"JPY_SESSION_NAME": "x.ipynb"}, None, True),
+                                               ({"JPY_SESSION_NAME": "x.ipynb"}, "static", False),
+                                               ({}, "live", True)])
+def test_live_frontend_detection_and_override(no_course_env, env, forced, live):
+    for name, value in env.items():
+        no_course_env.setenv(name, value)
+    if forced:
+        no_course_env.setenv("COURSE_WIDGETS", forced)
+    assert is_live_frontend() is live
+
+
+def test_headless_explore_draws_once_with_the_defaults(no_course_env):
+    calls = []
+    explore(lambda w, b, kind: calls.append((w, b, kind)),
+            w=ipywidgets.FloatSlider(value=0.25, min=-1, max=1), b=(-2.0, 2.0), kind=["AND", "XOR"])
+    assert calls == [(0.25, 0.0, "AND")]
+
+
+def test_live_explore_shows_an_interactive_widget(no_course_env, monkeypatch):
+    no_course_env.setenv("COURSE_WIDGETS", "live")
+    shown = []
+    monkeypatch.setattr(widgets_module, "display", shown.append)
+    explore(lambda w: None, w=(0.0, 1.0))
+    assert len(shown) == 1 and isinstance(shown[0], ipywidgets.interactive)

@@ -1,0 +1,67 @@
+"""The training loop learns, records its history, and draws one live figure."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import course_utils.plot as plot_module
+from course_utils import TensorLoader, accuracy, evaluate, fit, make_blobs, seed_everything
+
+
+@pytest.fixture
+def displays(monkeypatch):
+    """Capture what the live plot sends to the notebook: ('display' | 'update', figure)."""
+    shown = []
+
+    class Handle:
+        def update(self, fig):
+            shown.append(("update", fig))
+
+    def fake_display(fig, display_id=False):
+        shown.append(("display", fig))
+        return Handle()
+
+    monkeypatch.setattr(plot_module, "display", fake_display)
+    return shown
+
+
+def blobs_loaders():
+    x, y = make_blobs(n=400, std=0.4, seed=0)
+    return TensorLoader(x[:300], y[:300], batch_size=32, shuffle=True, seed=0), TensorLoader(x[300:], y[300:])
+
+
+def test_accuracy_counts_argmax_matches():
+    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
+    assert accuracy(logits, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
+
+
+def test_fit_learns_and_records_every_metric_per_epoch(displays):
+    seed_everything(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    train, val = blobs_loaders()
+    before = evaluate(model, val)
+    history = fit(model, train, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3, val_loader=val,
+                  device=torch.device("cpu"), progress=False)
+    assert set(history) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+    assert all(len(values) == 3 for values in history.values())
+    assert history["val_loss"][-1] < before["loss"] and history["val_acc"][-1] > 0.95
+    assert [kind for kind, _ in displays] == ["display", "update", "update"]
+    assert len(displays[-1][1].axes) == 2
+
+
+def test_fit_steps_a_per_batch_scheduler_and_can_skip_the_plot(displays):
+    model = nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 / (1 + step))
+    train, _ = blobs_loaders()
+    fit(model, train, optimizer, epochs=2, scheduler=scheduler, device=torch.device("cpu"),
+        plot=False, progress=False)
+    assert scheduler.last_epoch == 2 * len(train) and displays == []
+
+
+def test_evaluate_is_repeatable_because_it_runs_in_eval_mode():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.9))
+    _, val = blobs_loaders()
+    first, second = evaluate(model, val), evaluate(model, val)
+    assert first == second and not model.training
