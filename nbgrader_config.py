@@ -1,8 +1,5 @@
 """nbgrader configuration for the course (run nbgrader from this directory)."""
 import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # makes `grading` importable
 
 c = get_config()  # noqa: F821 (provided by traitlets when this file is loaded)
 
@@ -29,6 +26,6 @@ c.IgnorePattern.pattern = r"[\s\S]"
 # Feedback: hidden tests (their source and their tracebacks) never reach students.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "grading.feedback.HideHiddenTests",
+    "course_grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

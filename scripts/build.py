@@ -48,7 +48,6 @@ def generate_release(out_root: Path) -> Path:
     """Run `nbgrader generate_assignment` for every assignment in a scratch course; return its release dir."""
     scratch = Path(tempfile.mkdtemp(prefix="course-release-"))
     shutil.copy(ROOT / "nbgrader_config.py", scratch)
-    shutil.copytree(ROOT / "grading", scratch / "grading", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(out_root / "solutions", scratch / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for assignment in sorted(p.name for p in (scratch / "solutions").iterdir() if p.is_dir()):

@@ -6,6 +6,7 @@ and broken submissions are graded without aborting the batch, and feedback never
 from __future__ import annotations
 
 import html
+import importlib.util
 import os
 import re
 import shutil
@@ -18,11 +19,19 @@ import pytest
 from nbgrader.api import Gradebook
 
 from submissions import answered, read, with_duplicated_cells, with_syntax_error, without_first_test
-from wrong_answers import WRONG_ANSWERS
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+WRONG_ANSWERS_DIR = Path(__file__).parent / "wrong_answers"
 HIDDEN_REGION = re.compile(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", re.DOTALL)
+
+
+def wrong_answers(assignment: str) -> dict[str, str]:
+    """The plausible wrong answers in tests/wrong_answers/<assignment>.py (grade id -> cell source)."""
+    spec = importlib.util.spec_from_file_location(f"wrong_{assignment}", WRONG_ANSWERS_DIR / f"{assignment}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.WRONG_ANSWERS
 
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
@@ -36,7 +45,6 @@ def make_course(tmp: Path) -> Path:
     course = tmp / "course"
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "grading", course / "grading", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", course / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
     return course
 
@@ -51,7 +59,7 @@ def submissions_for(course: Path, assignment: str) -> dict[str, dict[str, nbform
         variants = {
             "solution": solved,
             "untouched": release,
-            "wrong": answered(release, source, WRONG_ANSWERS[assignment]),
+            "wrong": answered(release, source, wrong_answers(assignment)),
             "syntax_error": with_syntax_error(solved),
             "deleted_test": without_first_test(solved),
             "duplicated_cells": with_duplicated_cells(solved),
@@ -61,11 +69,9 @@ def submissions_for(course: Path, assignment: str) -> dict[str, dict[str, nbform
     return students
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request, tmp_path_factory):
+def round_trip(assignment: str, tmp: Path) -> dict:
     """Generate, submit six students, autograde them in one batch, generate feedback."""
-    assignment = request.param
-    course = make_course(tmp_path_factory.mktemp(assignment))
+    course = make_course(tmp)
     generated = nbgrader(course, "generate_assignment", assignment, "--force")
     assert generated.returncode == 0, generated.stderr
     students = submissions_for(course, assignment)
@@ -84,46 +90,56 @@ def graded(request, tmp_path_factory):
 
 
 def test_every_assignment_has_wrong_answers_to_try():
-    assert set(ASSIGNMENTS) <= set(WRONG_ANSWERS), "add plausible wrong answers to tests/wrong_answers.py"
+    missing = [a for a in ASSIGNMENTS if not (WRONG_ANSWERS_DIR / f"{a}.py").exists()]
+    assert not missing, f"add plausible wrong answers to tests/wrong_answers/ for {missing}"
 
 
-def test_the_batch_completes_for_every_student(graded):
-    assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
-    assert graded["feedback"].returncode == 0, graded["feedback"].stderr[-3000:]
+class RoundTrip:
+    """The checks for one assignment; a Test* subclass per assignment lets xdist grade them in parallel."""
+
+    assignment: str
+
+    @pytest.fixture(scope="class")
+    def graded(self, tmp_path_factory) -> dict:
+        return round_trip(self.assignment, tmp_path_factory.mktemp(self.assignment))
+
+    def test_the_batch_completes_for_every_student(self, graded):
+        assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
+        assert graded["feedback"].returncode == 0, graded["feedback"].stderr[-3000:]
+
+    def test_solution_scores_full_marks(self, graded):
+        assert graded["max"] > 0 and graded["scores"]["solution"] == graded["max"]
+
+    def test_untouched_release_scores_zero(self, graded):
+        assert graded["scores"]["untouched"] == 0
+
+    @pytest.mark.parametrize("student", ["wrong", "syntax_error"])
+    def test_wrong_and_broken_answers_score_partially(self, graded, student):
+        assert 0 < graded["scores"][student] < graded["max"], graded["scores"]
+
+    @pytest.mark.parametrize("student", ["deleted_test", "duplicated_cells"])
+    def test_deleted_or_duplicated_cells_are_repaired_and_graded(self, graded, student):
+        assert graded["scores"][student] == graded["max"], graded["scores"]
+
+    def test_feedback_never_shows_hidden_tests(self, graded):
+        course, assignment = graded["course"], graded["assignment"]
+        hidden_lines, visible_lines = set(), set()
+        for source in (course / "solutions" / assignment).glob("*.ipynb"):
+            text = "\n".join(c.source for c in read(source).cells)
+            for region in HIDDEN_REGION.findall(text):
+                hidden_lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 12}
+            visible_lines |= {line.strip() for line in HIDDEN_REGION.sub("", text).splitlines()}
+        hidden_lines -= visible_lines  # a line the student can see anyway is no leak
+        assert hidden_lines, "each assignment has hidden tests"
+        pages = list((course / "feedback").glob(f"*/{assignment}/*.html"))
+        assert len(pages) == len(graded["scores"]) * len(list((course / "assignments" / assignment).glob("*.ipynb")))
+        for page in pages:
+            text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+            assert "HIDDEN TESTS" not in text
+            leaked = [line for line in hidden_lines if line in text]
+            assert not leaked, f"{page} shows hidden test lines: {leaked[:3]}"
 
 
-def test_solution_scores_full_marks(graded):
-    assert graded["max"] > 0 and graded["scores"]["solution"] == graded["max"]
-
-
-def test_untouched_release_scores_zero(graded):
-    assert graded["scores"]["untouched"] == 0
-
-
-@pytest.mark.parametrize("student", ["wrong", "syntax_error"])
-def test_wrong_and_broken_answers_score_partially(graded, student):
-    assert 0 < graded["scores"][student] < graded["max"], graded["scores"]
-
-
-@pytest.mark.parametrize("student", ["deleted_test", "duplicated_cells"])
-def test_deleted_or_duplicated_cells_are_repaired_and_graded(graded, student):
-    assert graded["scores"][student] == graded["max"], graded["scores"]
-
-
-def test_feedback_never_shows_hidden_tests(graded):
-    course, assignment = graded["course"], graded["assignment"]
-    hidden_lines, visible_lines = set(), set()
-    for source in (course / "solutions" / assignment).glob("*.ipynb"):
-        text = "\n".join(c.source for c in read(source).cells)
-        for region in HIDDEN_REGION.findall(text):
-            hidden_lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 12}
-        visible_lines |= {line.strip() for line in HIDDEN_REGION.sub("", text).splitlines()}
-    hidden_lines -= visible_lines  # a line the student can see anyway is no leak
-    assert hidden_lines, "each assignment has hidden tests"
-    pages = list((course / "feedback").glob(f"*/{assignment}/*.html"))
-    assert len(pages) == len(graded["scores"]) * len(list((course / "assignments" / assignment).glob("*.ipynb")))
-    for page in pages:
-        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
-        assert "HIDDEN TESTS" not in text
-        leaked = [line for line in hidden_lines if line in text]
-        assert not leaked, f"{page} shows hidden test lines: {leaked[:3]}"
+for _assignment in ASSIGNMENTS:
+    globals()[f"TestRoundTrip_{_assignment}"] = type(f"TestRoundTrip_{_assignment}", (RoundTrip,),
+                                                     {"assignment": _assignment})

@@ -1,1 +1,0 @@
-"""Instructor-side grading tools (not part of the student package `course_utils`)."""
