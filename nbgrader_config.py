@@ -17,6 +17,14 @@ c.Execute.raise_on_iopub_timeout = False
 
 # Students sometimes delete test cells: put them back from the gradebook rather than failing.
 c.OverwriteCells.add_missing_cells = True
+# ... or paste a graded cell twice: keep one copy instead of failing the whole submission.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "course_grading.sanitize.DropDuplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # A cell fails only when it raises. Warnings, tqdm bars and logging go to stderr and must not zero
 # a correct answer, so stderr output is dropped from graded cells before grades are computed.

@@ -100,8 +100,9 @@ class RoundTrip:
     assignment: str
 
     @pytest.fixture(scope="class")
-    def graded(self, tmp_path_factory) -> dict:
-        return round_trip(self.assignment, tmp_path_factory.mktemp(self.assignment))
+    @classmethod
+    def graded(cls, tmp_path_factory) -> dict:
+        return round_trip(cls.assignment, tmp_path_factory.mktemp(cls.assignment))
 
     def test_the_batch_completes_for_every_student(self, graded):
         assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
