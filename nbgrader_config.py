@@ -10,6 +10,18 @@ c.CourseDirectory.release_directory = "assignments"
 # Notebook sources are Jupytext text files next to each .ipynb: never copy them into the release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.pct.py"]
 
+# Every submission runs in an isolated kernel (bubblewrap): no network, no course files, limits.
+# Without bubblewrap, autograding stops with instructions; COURSE_GRADING_SANDBOX=off grades unsandboxed.
+c.Autograde.autograde_preprocessors = [
+    "course_grading.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Generous but finite: a cell that runs longer than this is an infinite loop, not slow code.
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
