@@ -115,7 +115,7 @@ def autograde_student(course: Path, assignment: str, result: StudentResult, cell
         if "database is locked" not in output:
             break
         time.sleep(1 + attempt)
-    result.status = "error"
+    result.status = "review" if result.status == "review" else "error"  # a flagged cheat stays flagged
     result.notes.append(_failure_reason(output))
 
 

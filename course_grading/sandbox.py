@@ -55,7 +55,8 @@ def install_kernelspec(prefix: str = sys.prefix) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"argv": [sys.executable, "-m", "course_grading.sandbox", "{connection_file}"],
             "display_name": "Python 3 (grading sandbox)", "language": "python",
-            "metadata": {"debugger": False}}
+            # signals from outside do not reach into the sandbox's session: interrupt over the control channel
+            "interrupt_mode": "message", "metadata": {"debugger": False}}
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n")
     return folder
 

@@ -61,3 +61,11 @@ def with_duplicated_cells(nb: NotebookNode) -> NotebookNode:
 
 def read(path) -> NotebookNode:
     return nbformat.read(path, as_version=4)
+
+
+def with_first_answer(nb: NotebookNode, code: str) -> NotebookNode:
+    """`code` appended to the first code answer cell (the rest of the notebook unchanged)."""
+    nb = copy.deepcopy(nb)
+    cell = next(c for c in nb.cells if is_answer(c) and c.cell_type == "code")
+    cell.source += "\n" + code + "\n"
+    return nb
