@@ -62,17 +62,15 @@ def install_kernelspec(prefix: str = sys.prefix) -> Path:
 
 
 def _package_dirs() -> list[str]:
-    """Folders of packages installed in editable mode (outside site-packages), e.g. course_utils."""
-    import course_grading
-    import course_utils
-    return [str(Path(m.__file__).resolve().parent) for m in (course_utils, course_grading)]
+    """Folders of the course's own packages (installed in editable mode, outside site-packages)."""
+    from importlib.util import find_spec
+    return [str(Path(find_spec(name).origin).resolve().parent) for name in ("course_utils", "course_grading")]
 
 
 def _readonly_paths() -> list[str]:
+    from course_utils.paths import data_root, mirror_dir  # light: no torch import in the launcher
     paths = ["/usr", "/etc", sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
-             *_package_dirs()]
-    from course_utils.data import data_root, mirror_dir
-    paths += [str(data_root())] + ([str(mirror_dir())] if mirror_dir() else [])
+             *_package_dirs(), str(data_root())] + ([str(mirror_dir())] if mirror_dir() else [])
     return sorted({p for p in paths if os.path.exists(p)})
 
 

@@ -1,19 +1,30 @@
 """Shared, GPU-aware helpers for the deep-learning course notebooks.
 
     from course_utils import choose_device, seed_everything, load_mnist, fit
-"""
-from .data import (DatasetUnavailable, TensorLoader, data_root, image_tensors, load_fashion_mnist,
-                   load_mnist)
-from .device import DeviceChoice, choose_device, get_device
-from .plot import LivePlot, plot_decision_boundary, show_images
-from .seed import seed_everything
-from .synthetic import make_blobs, make_moons, make_spirals, make_xor, xor_truth_table
-from .train import accuracy, evaluate, fit, train_epoch
-from .widgets import explore
 
-__all__ = [
-    "DatasetUnavailable", "DeviceChoice", "LivePlot", "TensorLoader", "accuracy", "choose_device",
-    "data_root", "evaluate", "explore", "fit", "get_device", "image_tensors", "load_fashion_mnist",
-    "load_mnist", "make_blobs", "make_moons", "make_spirals", "make_xor", "plot_decision_boundary",
-    "seed_everything", "show_images", "train_epoch", "xor_truth_table",
-]
+Names are imported from their modules on first use, so `import course_utils` itself is instant.
+"""
+import importlib
+
+_EXPORTS = {
+    "data": ["DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist"],
+    "device": ["DeviceChoice", "choose_device", "get_device"],
+    "paths": ["data_root", "mirror_dir"],
+    "plot": ["LivePlot", "plot_decision_boundary", "show_images"],
+    "seed": ["seed_everything"],
+    "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],
+    "train": ["accuracy", "evaluate", "fit", "train_epoch"],
+    "widgets": ["explore"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

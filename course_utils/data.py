@@ -7,7 +7,6 @@ finds them and never touches the network. The code path is the same in both case
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,9 +14,7 @@ import torch
 from torchvision import datasets
 from torchvision.datasets.utils import check_integrity
 
-DATA_DIR_ENV = "COURSE_DATA_DIR"
-MIRROR_ENV = "COURSE_DATA_MIRROR"
-DEFAULT_DATA_DIR = Path.home() / ".cache" / "dl-course" / "data"
+from .paths import DATA_DIR_ENV, MIRROR_ENV, data_root, mirror_dir
 
 # Per-pixel mean and std of each training set (pixels scaled to [0, 1]).
 NORMALIZATION = {"MNIST": (0.1307, 0.3081), "FashionMNIST": (0.2860, 0.3530)}
@@ -25,19 +22,6 @@ NORMALIZATION = {"MNIST": (0.1307, 0.3081), "FashionMNIST": (0.2860, 0.3530)}
 
 class DatasetUnavailable(RuntimeError):
     """A dataset is neither in the cache, nor in the mirror, nor downloadable."""
-
-
-def data_root() -> Path:
-    """The one writable data directory: $COURSE_DATA_DIR, else ~/.cache/dl-course/data."""
-    root = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def mirror_dir() -> Path | None:
-    """The read-only offline mirror named by $COURSE_DATA_MIRROR, if any."""
-    value = os.environ.get(MIRROR_ENV)
-    return Path(value).expanduser() if value else None
 
 
 def _raw_folder(cls: type[datasets.MNIST], root: Path) -> Path:

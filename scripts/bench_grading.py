@@ -1,0 +1,60 @@
+"""Benchmark: grading throughput and the sandbox's overhead per submission.
+
+Grades N copies of each assignment's reference solution with `python -m course_grading grade`, once in
+the sandbox and once with COURSE_GRADING_SANDBOX=off, and prints one JSON line per assignment.
+
+    python scripts/bench_grading.py [--students 6] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scratch_course(assignment: str, students: int, tmp: Path) -> Path:
+    course = tmp / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
+    for i in range(students):
+        folder = course / "submitted" / f"student{i:03d}" / assignment
+        shutil.copytree(ROOT / "solutions" / assignment, folder, ignore=shutil.ignore_patterns("*.pct.py"))
+    return course
+
+
+def grade_seconds(assignment: str, students: int, workers: int, sandbox: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        course = scratch_course(assignment, students, Path(tmp))
+        env = {**os.environ, "COURSE_GRADING_SANDBOX": "on" if sandbox else "off"}
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "course_grading", "grade", assignment, "--workers", str(workers)],
+                       cwd=course, env=env, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    for assignment in sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()):
+        sandboxed = grade_seconds(assignment, args.students, args.workers, sandbox=True)
+        plain = grade_seconds(assignment, args.students, args.workers, sandbox=False)
+        print(json.dumps({"assignment": assignment, "students": args.students, "workers": args.workers,
+                          "sandboxed_s": round(sandboxed, 1), "unsandboxed_s": round(plain, 1),
+                          "per_minute": round(60 * args.students / sandboxed, 1),
+                          "overhead_s_per_submission": round((sandboxed - plain) / args.students * args.workers, 2)}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
