@@ -87,6 +87,10 @@ def run_all(only: str | None) -> dict:
         row = in_fresh_process([sys.executable, str(ROOT / "scripts" / "bench_mnist.py")])
         results["mnist_cnn"] = {**json.loads(row["stdout"].strip().splitlines()[-1]), "peak_gib": row["peak_gib"]}
         print("MNIST CNN:", results["mnist_cnn"], flush=True)
+        grading = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_grading.py")], capture_output=True,
+                                 text=True, check=True)
+        results["grading"] = [json.loads(line) for line in grading.stdout.splitlines() if line.startswith("{")]
+        print("Grading:", results["grading"], flush=True)
     results["machine"] = machine()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
@@ -113,12 +117,27 @@ def readme_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(results: dict) -> None:
-    text = README.read_text()
-    start, end = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+def grading_table(results: dict) -> str:
+    rows = ["| Assignment | Submissions | Sandboxed | Unsandboxed | Throughput | Sandbox overhead |", "|---|---|---|---|---|---|"]
+    for r in results.get("grading", []):
+        rows.append(f"| {r['assignment']} | {r['students']} (reference solution, {r['workers']} at a time) "
+                    f"| {r['sandboxed_s']:.0f} s | {r['unsandboxed_s']:.0f} s | {r['per_minute']:.1f} / min "
+                    f"| {r['overhead_s_per_submission']:+.1f} s per submission |")
+    return "\n".join(rows + ["", f"Measured with `./course bench` (`scripts/bench_grading.py`) on {results['machine']}."])
+
+
+def replace_between(text: str, name: str, body: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     before, rest = text.split(start)
     _, after = rest.split(end)
-    README.write_text(f"{before}{start}\n{readme_table(results)}\n{end}{after}")
+    return f"{before}{start}\n{body}\n{end}{after}"
+
+
+def update_readme(results: dict) -> None:
+    text = replace_between(README.read_text(), "benchmark", readme_table(results))
+    if results.get("grading"):
+        text = replace_between(text, "grading", grading_table(results))
+    README.write_text(text)
 
 
 def main() -> None:
