@@ -51,8 +51,7 @@ def _check_available(device: torch.device) -> None:
                            f"Unset {DEVICE_ENV} (or set it to 'cpu').")
 
 
-def choose_device(requested: str | None = None) -> DeviceChoice:
-    """CUDA, then Apple MPS, then CPU; `requested` or $COURSE_DEVICE overrides ('auto' = no override)."""
+def _choose(requested: str | None) -> DeviceChoice:
     requested = requested or os.environ.get(DEVICE_ENV, "").strip() or "auto"
     if requested != "auto":
         device = torch.device(requested)
@@ -65,6 +64,19 @@ def choose_device(requested: str | None = None) -> DeviceChoice:
     if _mps_available():
         return DeviceChoice(torch.device("mps"), "Apple MPS found, no CUDA")
     return DeviceChoice(torch.device("cpu"), "no CUDA or MPS accelerator found")
+
+
+def choose_device(requested: str | None = None, cpu_threads: int | None = None) -> DeviceChoice:
+    """CUDA, then Apple MPS, then CPU; `requested` or $COURSE_DEVICE overrides ('auto' = no override).
+
+    `cpu_threads` caps PyTorch's CPU threads when the CPU is chosen. Notebooks whose tensors are tiny
+    pass 1: splitting a small operation across cores costs more than it saves, much more when other
+    programs keep the cores busy.
+    """
+    choice = _choose(requested)
+    if cpu_threads is not None and choice.device.type == "cpu":
+        torch.set_num_threads(cpu_threads)
+    return choice
 
 
 def get_device(requested: str | None = None) -> torch.device:

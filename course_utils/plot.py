@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from IPython.display import display
 
@@ -43,17 +44,23 @@ class LivePlot:
 
 
 def plot_decision_boundary(predict: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-                           ax: plt.Axes | None = None, resolution: int = 200, title: str | None = None) -> plt.Axes:
-    """Shade the plane by `predict(points) -> class ids` and scatter the 2-D data on top."""
+                           ax: plt.Axes | None = None, resolution: int = 200, title: str | None = None,
+                           size: float = 25) -> plt.Axes:
+    """Shade the plane by `predict(points) -> class ids` and scatter the 2-D data (marker `size`) on top.
+
+    Colours are fixed per class, so a plane predicted as one class keeps that class's colour.
+    """
     ax = ax or plt.gca()
     pad = 0.5
     (x0, y0), (x1, y1) = (x.min(0).values - pad).tolist(), (x.max(0).values + pad).tolist()
     gx, gy = torch.meshgrid(torch.linspace(x0, x1, resolution), torch.linspace(y0, y1, resolution), indexing="xy")
     with torch.no_grad():
-        z = predict(torch.stack([gx.ravel(), gy.ravel()], dim=1)).reshape(gx.shape)
-    ax.contourf(gx.numpy(), gy.numpy(), z.float().cpu().numpy(), alpha=0.3, cmap="coolwarm")
+        z = predict(torch.stack([gx.ravel(), gy.ravel()], dim=1)).reshape(gx.shape).float().cpu()
     x, y = x.detach().cpu().numpy(), y.detach().cpu().numpy()
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=25)
+    classes = int(max(z.max().item(), y.max())) + 1
+    colours = {"cmap": "coolwarm", "vmin": 0, "vmax": max(classes - 1, 1)}
+    ax.contourf(gx.numpy(), gy.numpy(), z.numpy(), levels=np.arange(classes + 1) - 0.5, alpha=0.3, **colours)
+    ax.scatter(x[:, 0], x[:, 1], c=y, edgecolors="k", s=size, **colours)
     ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="$x_1$", ylabel="$x_2$")
     if title:
         ax.set_title(title)

@@ -77,3 +77,14 @@ def test_summary_is_one_line_saying_what_and_why(accelerators, cuda, mps, words)
     assert "\n" not in summary
     for word in words:
         assert word in summary
+
+
+def test_cpu_threads_are_capped_only_on_the_cpu(accelerators, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    accelerators(cuda=True)
+    choose_device(cpu_threads=1)
+    accelerators()
+    choose_device()
+    choose_device(cpu_threads=1)
+    assert calls == [1]

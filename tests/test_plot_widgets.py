@@ -56,3 +56,13 @@ def test_live_explore_shows_an_interactive_widget(no_course_env, monkeypatch):
     monkeypatch.setattr(widgets_module, "display", shown.append)
     explore(lambda w: None, w=(0.0, 1.0))
     assert len(shown) == 1 and isinstance(shown[0], ipywidgets.interactive)
+
+
+def test_decision_boundary_keeps_class_colours_when_one_class_fills_the_plane():
+    import numpy as np
+    x, y = xor_truth_table()
+    ax = plot_decision_boundary(lambda p: torch.ones(len(p), dtype=torch.long), x, y, size=80)
+    fill = ax.collections[0]
+    assert fill.norm.vmin == 0 and fill.norm.vmax == 1
+    assert list(np.asarray(fill.levels)) == [-0.5, 0.5, 1.5]
+    assert list(ax.collections[-1].get_sizes()) == [80]
