@@ -34,8 +34,11 @@ class StudentResult:
     findings: list[tuple[str, Finding]] = field(default_factory=list)  # (notebook, finding)
 
 
-def _nbgrader(course: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+def _nbgrader(course: Path, *args: str, timeout: float | None = None,
+              threads: int | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if threads is not None:
+        env.setdefault("OMP_NUM_THREADS", str(threads))
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -100,11 +103,13 @@ def _execution_notes(autograded: Path) -> list[str]:
     return notes
 
 
-def autograde_student(course: Path, assignment: str, result: StudentResult, cell_timeout: int) -> None:
+def autograde_student(course: Path, assignment: str, result: StudentResult, cell_timeout: int,
+                      threads: int) -> None:
+    """Autograde one student; `threads` math threads for its kernel, so parallel kernels share the cores."""
     args = ["autograde", assignment, "--student", result.student, "--force", f"--Execute.timeout={cell_timeout}"]
     for attempt in range(3):
         try:
-            run = _nbgrader(course, *args, timeout=cell_timeout * 40)
+            run = _nbgrader(course, *args, timeout=cell_timeout * 40, threads=threads)
         except subprocess.TimeoutExpired:
             result.status, result.notes = "error", [*result.notes, "grading took too long and was stopped"]
             return
@@ -167,8 +172,10 @@ def grade_assignment(course: Path, assignment: str, workers: int = 2, cell_timeo
         normalise_submission(folder, expected, result)
         scan_submission(folder, expected, result)
     to_grade = [r for r in results if r.status != "missing"]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(lambda r: autograde_student(course, assignment, r, cell_timeout), to_grade))
+    workers = max(1, workers)
+    threads = max(1, (os.cpu_count() or 1) // workers)  # oversubscribed cores slow small-tensor code tenfold
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda r: autograde_student(course, assignment, r, cell_timeout, threads), to_grade))
     max_score = record_scores(course, assignment, results)
     feedback = _nbgrader(course, "generate_feedback", assignment, "--force")
     if feedback.returncode != 0:
