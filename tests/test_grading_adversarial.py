@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from submissions import answered, read, with_first_answer
-from test_grading import ASSIGNMENTS, HIDDEN_REGION, ROOT, make_course
+from test_grading import ASSIGNMENTS, make_course
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
                                 reason="bubblewrap is not installed: trustworthy grading is NOT tested here")
@@ -38,7 +38,7 @@ BROKEN = {
     "kernel_death": "import os\nos._exit(1)",
     "huge_output": "print('x' * 50_000_000)",
 }
-CELL_TIMEOUT = 20  # the endless loop costs this much; slow first imports (torch._dynamo) must fit
+CELL_TIMEOUT = 60  # the endless loop costs this much; the reference's training cells must fit easily
 
 
 def build_batch(course: Path, assignment: str) -> None:
@@ -97,17 +97,16 @@ class AdversarialBatch:
         reasons = [f["reason"] for f in batch["flags"] if f["student"] == student]
         assert reasons and all(f["cell"] and f["line"] for f in batch["flags"] if f["student"] == student)
 
-    def test_snooping_finds_nothing_and_nothing_leaks(self, batch):
+    def test_snooping_finds_nothing_and_its_outputs_leak_nothing(self, batch):
         course, assignment = batch["course"], batch["assignment"]
-        autograded = "".join(p.read_text() for p in (course / "autograded" / "snoop" / assignment).glob("*.ipynb"))
-        assert "SNOOPED [] []" in autograded
-        hidden = {line.strip() for src in (course / "solutions" / assignment).glob("*.ipynb")
-                  for region in HIDDEN_REGION.findall("\n".join(c.source for c in read(src).cells))
-                  for line in region.splitlines() if len(line.strip()) > 12}
-        for student_dir in (course / "autograded").iterdir():
-            for path in (student_dir / assignment).glob("*.ipynb"):
-                outputs = "".join(str(o) for c in read(path).cells for o in c.get("outputs", []))
-                assert not [line for line in hidden if line in outputs], f"hidden test text in {path} outputs"
+        sources = [read(p) for p in (course / "solutions" / assignment).glob("*.ipynb")]
+        secret = {line.strip() for nb in sources for cell in nb.cells if cell.cell_type == "code"
+                  for line in cell.source.splitlines() if len(line.strip()) > 20}
+        for path in (course / "autograded" / "snoop" / assignment).glob("*.ipynb"):
+            answers = [c for c in read(path).cells if c.metadata.get("nbgrader", {}).get("solution")]
+            printed = "".join(str(o.get("text", "")) for c in answers for o in c.get("outputs", []))
+            assert "SNOOPED [] []" in printed
+            assert not [line for line in secret if line in printed], "instructor code reached the snoop's output"
 
     def test_broken_submissions_are_graded_or_reported_with_a_reason(self, batch):
         rows = batch["rows"]

@@ -1,0 +1,1601 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,.pct.py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Assignment 05 — Optimizers
+#
+# Every optimizer in the lecture turns the gradient $g = \nabla_\theta L$ into a step for the parameters
+# $\theta$. Plain gradient descent takes $\theta \leftarrow \theta - \eta\,g$. Momentum adds inertia: it
+# remembers where past gradients pointed. Adagrad and RMSProp give each parameter its own learning rate, scaled by how
+# large that parameter's gradients have been. Adam does both. In this assignment you write four of them as real
+# PyTorch optimizers, usable with any model exactly like `torch.optim.Adam`, and check them against PyTorch **step
+# for step**:
+#
+# | part | what you build | matches | points |
+# |---|---|---|---|
+# | 1 | `SGDMomentum`: SGD with momentum, Nesterov momentum and weight decay | `torch.optim.SGD` | 3 |
+# | 2 | `Adagrad`: a per-parameter learning rate from the sum of squared gradients | `torch.optim.Adagrad` | 2 |
+# | 3 | `RMSProp`: the same with a decaying average instead of a sum | `torch.optim.RMSprop` | 2 |
+# | 4 | `Adam`: momentum + RMSProp + bias correction | `torch.optim.Adam` | 2 |
+# | 5 | an experiment: how many steps GD, heavy-ball, Nesterov and Adam need on an ill-conditioned quadratic | — | 1 |
+#
+# **How grading works.** Write your code in the cells marked `# YOUR CODE HERE` (delete the
+# `raise NotImplementedError()` line). Each part is followed by a locked test cell. The tests you can see
+# run small, hand-checkable examples and a short comparison with PyTorch: run them as often as you like. At
+# grading time the same cells also run **hidden tests** on other inputs: parameters of many shapes (scalars,
+# vectors, matrices, 4-D convolution kernels) in float64 and float32, several parameter groups with different
+# hyper-parameters, parameters without a gradient, zero and mostly-zero gradients, a learning rate changed
+# between steps, a step through a closure, and 50-60 steps of random gradients. After **every** step your
+# parameters are compared with what the `torch.optim` class computes from the same gradients, so code that only
+# works on the visible examples will not get the points. A test cell gives all of its points or none. The
+# parts are graded independently: a missing Part 2 does not cost you Part 4.
+#
+# **Rules.** Write each update yourself with tensor operations. Your classes must subclass
+# `torch.optim.Optimizer` directly and must not call, create, or inherit from PyTorch's optimizers (`torch.optim.SGD`,
+# `torch.optim.Adam`, their functional forms in `torch.optim.sgd`, `torch.optim.adam`, …, or the fused kernels
+# `torch._fused_adam_` and friends): the hidden tests check this. Follow the specifications exactly (names,
+# arguments, defaults, the order of operations in the formulas). Run the whole notebook top to bottom
+# (*Kernel → Restart & Run All*) before you submit; it takes a few seconds on a laptop CPU, no GPU needed.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import math
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from course_utils import choose_device, make_spirals, seed_everything
+
+seed_everything(0)
+torch.set_printoptions(precision=4)
+print(choose_device().summary())
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "api_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## How a PyTorch optimizer is built
+#
+# A training loop talks to an optimizer through three calls: `opt.zero_grad()`, then `loss.backward()` (which
+# fills `p.grad` for every parameter `p`), then `opt.step()`. Everything an optimizer needs comes from the base
+# class `torch.optim.Optimizer`:
+#
+# - **`super().__init__(params, defaults)`**. `params` is either an iterable of tensors or a list of dicts,
+#   the **parameter groups**, e.g. `[{"params": model.body.parameters()}, {"params": model.head.parameters(), "lr": 1e-3}]`.
+#   `defaults` is a dict of your hyper-parameters (`{"lr": lr, "momentum": momentum, ...}`). The base class stores
+#   the groups in **`self.param_groups`**, a list of dicts: each has a `"params"` list and every hyper-parameter,
+#   the group's own value where it gave one and the default otherwise. So in `step()` always read the
+#   hyper-parameters **from the group** (`group["lr"]`), never from the constructor's arguments: different groups
+#   have different values, and a learning-rate scheduler changes `group["lr"]` between steps.
+# - **`self.state`**, a dict from each parameter tensor to a dict of your own: the place for everything an
+#   optimizer remembers between steps (a momentum buffer, a running average, a step count). It starts empty;
+#   create a parameter's entries the first time that parameter is updated (`state = self.state[p]`, then
+#   `if len(state) == 0: ...`).
+# - **`zero_grad()`** is inherited: it sets every `p.grad` to `None`. Do not override it.
+#
+# You write **`step(closure=None)`**. It runs under `@torch.no_grad()` (given), because the update itself must
+# not be recorded by autograd: you change the leaf tensors **in place** (`p.add_(...)`, `p.addcdiv_(...)`) so that
+# the model, which holds these very tensors, sees the new values. In `step()`:
+#
+# 1. If a `closure` is given (a function that zeroes the gradients, recomputes the loss, calls `backward()` and
+#    returns the loss; some optimizers such as L-BFGS need it), call it **inside `with torch.enable_grad():`**
+#    (autograd is off in `step()`) and remember its result. At the end, **return** that loss (`None` without a
+#    closure).
+# 2. For every group, for every parameter `p` in `group["params"]`: if **`p.grad is None`** the parameter did not
+#    take part in this loss, so **skip it**: it is not changed and its state (step count included) does not
+#    advance. Otherwise compute the update from `p.grad` and apply it to `p` in place.
+# 3. **Never modify `p.grad`**: weight decay `g = p.grad + λp` must create a new tensor (`g = g.add(p, alpha=λ)`,
+#    not `p.grad.add_(...)`), and a state buffer must be a copy (`g.clone()`), not `p.grad` itself.
+#
+# Handy in-place operations (all keep the dtype and device of `t`): `t.mul_(a)` ($t \leftarrow a\,t$),
+# `t.add_(u, alpha=a)` ($t \leftarrow t + a\,u$), `t.addcmul_(u, v, value=a)` ($t \leftarrow t + a\,u\,v$),
+# `t.addcdiv_(u, v, value=a)` ($t \leftarrow t + a\,u / v$); and `torch.zeros_like(p)` for a new buffer.
+#
+# Here is a complete example, **signSGD** ($\theta \leftarrow \theta - \eta\,\mathrm{sign}(g)$): it steps by
+# exactly $\eta$ along each coordinate, whatever the size of the gradient. It counts each parameter's updates
+# in `self.state[p]` only to show how state is kept. Use it as the model for your classes. The cell also defines
+# `compare_with_torch`, which the visible tests use and which you can use to debug: it feeds your optimizer and
+# PyTorch's the same random gradients and reports the first step where they disagree.
+
+# %% nbgrader={"grade": false, "grade_id": "signsgd", "locked": true, "schema_version": 3, "solution": false, "task": false}
+class SignSGD(torch.optim.Optimizer):
+    """theta <- theta - lr * sign(grad): every coordinate moves by exactly lr."""
+
+    def __init__(self, params, lr=0.01):
+        defaults = {"lr": lr}                  # the hyper-parameters; groups may override them
+        super().__init__(params, defaults)     # fills self.param_groups and creates self.state
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():          # the closure calls backward(): autograd must be on
+                loss = closure()
+        for group in self.param_groups:
+            lr = group["lr"]                   # read the group's value, not the constructor's argument
+            for p in group["params"]:
+                if p.grad is None:             # no gradient: skip the parameter entirely
+                    continue
+                state = self.state[p]
+                if len(state) == 0:            # first update of p: create its state
+                    state["updates"] = 0
+                state["updates"] += 1
+                p.add_(torch.sign(p.grad), alpha=-lr)   # in place, without touching p.grad
+        return loss
+
+
+def compare_with_torch(make_mine, make_torch, steps=30, seed=0, dtype=torch.float64):
+    """Run two optimizers on identical copies of three parameters with the same random gradients.
+
+    make_mine(params) and make_torch(params) build the optimizers from a list of 3 parameters of shapes
+    (3,), (2, 4) and () (build parameter groups from slices of the list). Parameter 2 gets no gradient
+    (grad None) on every third step; on even steps the gradients are written into the existing p.grad tensors,
+    as zero_grad(set_to_none=False) followed by backward() would do. Raises AssertionError at the first step
+    where the parameters differ.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    start = [torch.randn(shape, generator=gen, dtype=dtype) for shape in [(3,), (2, 4), ()]]
+    mine = [p.clone().requires_grad_(True) for p in start]
+    theirs = [p.clone().requires_grad_(True) for p in start]
+    opt_mine, opt_theirs = make_mine(mine), make_torch(theirs)
+    for step in range(1, steps + 1):
+        for i, (a, b) in enumerate(zip(mine, theirs)):
+            if i == 2 and step % 3 == 0:
+                a.grad = b.grad = None
+            else:
+                g = torch.randn(a.shape, generator=gen, dtype=dtype)
+                if step % 2 == 0 and a.grad is not None and b.grad is not None:
+                    a.grad.copy_(g)
+                    b.grad.copy_(g)
+                else:
+                    a.grad, b.grad = g.clone(), g.clone()
+        opt_mine.step()
+        opt_theirs.step()
+        for i, (a, b) in enumerate(zip(mine, theirs)):
+            worst = (a.detach() - b.detach()).abs().max().item()
+            if not worst <= 1e-9 + 1e-7 * b.detach().abs().max().item():
+                raise AssertionError(f"parameter {i} (shape {tuple(a.shape)}) differs after step {step} by up to "
+                                     f"{worst:.3g}:\n  yours:   {a.detach().reshape(-1).tolist()}\n"
+                                     f"  PyTorch: {b.detach().reshape(-1).tolist()}")
+
+
+# signSGD on a tiny least-squares problem: every step moves each coordinate by exactly lr
+w = torch.tensor([2.0, -1.0, 0.5], requires_grad=True)
+opt = SignSGD([w], lr=0.25)
+for step in range(4):
+    opt.zero_grad()
+    loss = ((w - torch.tensor([1.0, 0.0, 0.0])) ** 2).sum()
+    loss.backward()
+    opt.step()
+    print(f"step {step + 1}: loss before the step {loss.item():.4f}, w = {w.detach().tolist()}")
+print("state:", dict(opt.state[w]))
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "part1_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Part 1 — SGD with momentum, Nesterov momentum and weight decay (3 points)
+#
+# **Momentum** (the "heavy ball"). The lecture's update keeps a velocity (its $v$; PyTorch calls it the momentum
+# buffer $b$) that accumulates gradients, and moves the parameters along it:
+#
+# $$b \leftarrow \mu\,b + g, \qquad \theta \leftarrow \theta - \eta\,b .$$
+#
+# With $\mu = 0.9$ a constant gradient builds up to a step $1/(1-\mu) = 10$ times larger than plain SGD's, while
+# gradients that keep changing sign (the zig-zag across a narrow valley) largely cancel.
+#
+# **Nesterov momentum** evaluates the gradient at the look-ahead point, where the momentum is about to carry
+# us: with the velocity $v$ measured as a step, $v \leftarrow \mu v - \eta\,\nabla L(\theta + \mu v)$,
+# $\theta \leftarrow \theta + v$. PyTorch uses an equivalent form that needs only the gradient at the current
+# parameters: its parameters *are* the look-ahead point $\theta' = \theta + \mu v$ (substitute it, and
+# $v = -\eta\,b$, to check). The buffer is updated as above, and the step uses $g + \mu\,b$ instead of $b$.
+#
+# **Weight decay** $\lambda$ adds the gradient of the L2 penalty $\frac{\lambda}{2}\lVert\theta\rVert^2$
+# to the gradient before anything else ("coupled" weight decay, as in `torch.optim.SGD`).
+#
+# **The exact update** (`torch.optim.SGD` with `dampening=0`), for each parameter with a gradient, using its
+# group's `lr` $=\eta$, `momentum` $=\mu$, `weight_decay` $=\lambda$ and `nesterov`:
+#
+# 1. $g \leftarrow \nabla_\theta L + \lambda\,\theta$ (only if $\lambda \ne 0$; a new tensor, `p.grad` stays as it is)
+# 2. if $\mu \ne 0$:
+#    - on the parameter's first update the buffer **is a copy of** $g$: $b \leftarrow g$;
+#      afterwards $b \leftarrow \mu\,b + g$ (keep $b$ in `self.state[p]`);
+#    - the direction is $d = g + \mu\,b$ if `nesterov` else $d = b$.
+#
+#    if $\mu = 0$: $d = g$ (no state needed).
+# 3. $\theta \leftarrow \theta - \eta\,d$
+#
+# (Starting $b$ at zero and always applying $b \leftarrow \mu b + g$ gives the same first buffer, $g$.)
+#
+# ### What to implement
+#
+# `SGDMomentum(params, lr, momentum=0.0, weight_decay=0.0, nesterov=False)`: the constructor passes the four
+# hyper-parameters as `defaults` (keys `"lr"`, `"momentum"`, `"weight_decay"`, `"nesterov"`) to
+# `super().__init__`; `step(closure=None)` applies the update above to every parameter with a gradient, in every
+# group, with that group's hyper-parameters, and returns the closure's loss (or `None`).
+
+# %% nbgrader={"grade": false, "grade_id": "sgd_momentum", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class SGDMomentum(torch.optim.Optimizer):
+    """SGD with optional (Nesterov) momentum and coupled weight decay; equals torch.optim.SGD with dampening=0."""
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+        ### BEGIN SOLUTION
+        defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "nesterov": nesterov}
+        super().__init__(params, defaults)
+        ### END SOLUTION
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return closure()'s loss if a closure is given."""
+        ### BEGIN SOLUTION
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if wd != 0:
+                    g = g.add(p, alpha=wd)
+                if mu != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = g.clone()
+                    else:
+                        state["momentum_buffer"].mul_(mu).add_(g)
+                    buf = state["momentum_buffer"]
+                    g = g.add(buf, alpha=mu) if group["nesterov"] else buf
+                p.add_(g, alpha=-lr)
+        return loss
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_sgd_momentum", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+def _trace(opt, p, grads):
+    """Feed the gradients one step at a time; the parameter's value after each step."""
+    values = []
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+        values.append(p.item())
+    return values
+
+
+def _close(actual, expected, name, tol=1e-6):
+    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
+        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
+
+
+def _check_closure(opt, w):
+    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
+    def closure():
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    try:
+        returned = opt.step(closure)
+    except RuntimeError as error:
+        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
+                             "inside `with torch.enable_grad():`") from None
+    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
+        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
+    opt.zero_grad()
+    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
+
+
+assert issubclass(SGDMomentum, torch.optim.Optimizer), "SGDMomentum must subclass torch.optim.Optimizer"
+
+# constant gradient 1 from theta = 1, lr = 0.1
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(SGDMomentum([p], lr=0.1), p, [1.0, 1.0, 1.0]), [0.9, 0.8, 0.7], "plain SGD (momentum=0)")
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(SGDMomentum([p], lr=0.1, momentum=0.9), p, [1.0, 1.0, 1.0]), [0.9, 0.71, 0.439],
+       "momentum 0.9: buffers 1, 1.9, 2.71, steps 0.1, 0.19, 0.271")
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(SGDMomentum([p], lr=0.1, momentum=0.9, nesterov=True), p, [1.0, 1.0, 1.0]), [0.81, 0.539, 0.1951],
+       "Nesterov 0.9: directions g + 0.9*b = 1.9, 2.71, 3.439")
+p = torch.tensor(2.0, requires_grad=True)
+_close(_trace(SGDMomentum([p], lr=0.1, weight_decay=0.5), p, [0.0, 0.0]), [1.9, 1.805],
+       "weight decay 0.5 with a zero gradient: g = 0.5 * theta, so theta shrinks by 5% per step")
+
+# a parameter without a gradient is skipped; the gradient itself is never modified
+p, q = torch.tensor([1.0, -1.0], requires_grad=True), torch.tensor([5.0], requires_grad=True)
+opt = SGDMomentum([p, q], lr=0.5, momentum=0.9, weight_decay=0.1)
+p.grad = torch.tensor([1.0, 2.0])
+opt.step()
+assert q.tolist() == [5.0], f"q has no gradient (q.grad is None): it must not change, got {q.tolist()}"
+assert p.grad.tolist() == [1.0, 2.0], f"step() must not modify p.grad (got {p.grad.tolist()}): use g = g.add(...)"
+_close(p.tolist(), [0.45, -1.95], "theta - lr * (grad + 0.1 * theta)")
+
+# step(closure) calls the closure with autograd on and returns its loss
+w = torch.tensor([3.0], requires_grad=True)
+_check_closure(SGDMomentum([w], lr=0.25), w)
+assert w.tolist() == [1.5], f"one step on w**2 from w = 3 with lr = 0.25: w = 3 - 0.25 * 6 = 1.5, got {w.tolist()}"
+
+# against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
+compare_with_torch(lambda ps: SGDMomentum([{"params": ps[:2]}, {"params": ps[2:], "lr": 0.01, "nesterov": True, "weight_decay": 0.1}],
+                                          lr=0.05, momentum=0.9),
+                   lambda ps: torch.optim.SGD([{"params": ps[:2]}, {"params": ps[2:], "lr": 0.01, "nesterov": True, "weight_decay": 0.1}],
+                                              lr=0.05, momentum=0.9))
+
+### BEGIN HIDDEN TESTS
+_CLS, _REF, _NAME = SGDMomentum, torch.optim.SGD, "SGDMomentum"
+_STATEFUL = lambda hyper: hyper.get("momentum", 0.0) != 0
+_CASES = [
+    {"seed": 5101, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.05, "momentum": 0.9},
+     "groups": [{}, {"lr": 0.02, "momentum": 0.0, "weight_decay": 0.1}, {"momentum": 0.5, "nesterov": True, "weight_decay": 0.01}]},
+    {"seed": 5102, "dtype": torch.float64, "steps": 50, "defaults": {"lr": 0.1},
+     "groups": [{"momentum": 0.95, "nesterov": True}, {"weight_decay": 0.3}]},
+    {"seed": 5103, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 0.01, "momentum": 0.8, "weight_decay": 1e-3},
+     "groups": [{}, {"momentum": 0.99, "nesterov": True, "lr": 0.003}]},
+]
+import os
+import sys
+
+from course_grading import testing as T
+
+_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
+_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
+               if hasattr(torch, _n))
+_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
+
+
+def _watched(what, fn):
+    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
+    reached = []
+
+    def _profile(frame, event, arg):
+        path = frame.f_code.co_filename
+        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
+            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
+
+    previous = sys.getprofile()
+    sys.setprofile(_profile)
+    try:
+        with T.forbidden(*_FUSED):
+            result = fn()
+    finally:
+        sys.setprofile(previous)
+    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
+    return result
+
+
+def _check_class(cls):
+    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
+        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
+    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
+    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
+
+
+def _closure_for(opt, params, targets):
+    def _hidden_closure():
+        opt.zero_grad()
+        loss = torch.zeros((), dtype=params[1].dtype)
+        for p, t in zip(params[1:], targets[1:]):
+            loss = loss + 0.5 * ((p - t) ** 2).sum()
+        loss.backward()
+        return loss
+    return _hidden_closure
+
+
+def _run_case(number, case):
+    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
+    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
+    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
+    count = r.randint(len(groups) + 2, len(groups) + 4)
+    shapes = [r.choice(_SHAPES) for _ in range(count)]
+    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
+    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
+    sparse = [r.random() < 0.4 for _ in shapes]
+
+    def build(params):
+        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
+
+    mine = [p.clone().requires_grad_(True) for p in start]
+    ref = [p.clone().requires_grad_(True) for p in start]
+    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
+    ref_opt = _REF(build(ref), **defaults, foreach=False)
+    T.assert_type(opt, _CLS, f"{_NAME}(...)")
+    steps = case["steps"]
+    for step in range(1, steps + 1):
+        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
+        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
+            for o in (opt, ref_opt):
+                for group in o.param_groups:
+                    group["lr"] = group["lr"] * 0.3
+        if step == 4:  # one step through a closure
+            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
+            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
+            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
+            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
+        else:
+            given = []
+            for i, (a, b) in enumerate(zip(mine, ref)):
+                if i == 0 or (i == 1 and r.random() < 0.35):
+                    a.grad = b.grad = None
+                    given.append(None)
+                    continue
+                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
+                if sparse[i]:
+                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
+                if r.random() < 0.08:
+                    g = torch.zeros_like(g)
+                if a.grad is not None and b.grad is not None and r.random() < 0.5:
+                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
+                    b.grad.copy_(g)
+                else:
+                    a.grad, b.grad = g.clone(), g.clone()
+                given.append(g)
+            _watched(f"{_NAME}.step()", opt.step)
+            ref_opt.step()
+            for i, g in enumerate(given):
+                if g is not None:
+                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
+                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
+        for i, (a, b) in enumerate(zip(mine, ref)):
+            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
+            T.assert_close(a, b, atol=atol, rtol=rtol,
+                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
+    opt.zero_grad()
+    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
+    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
+    for i, p in enumerate(mine):
+        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
+            assert p in opt.state and len(opt.state[p]) > 0, \
+                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
+    for key, value in vars(opt).items():
+        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
+        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
+            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
+
+
+_check_class(_CLS)
+for _number, _case in enumerate(_CASES, 1):
+    _run_case(_number, _case)
+### END HIDDEN TESTS
+print("✓ Part 1: SGDMomentum matches torch.optim.SGD")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "part2_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Part 2 — Adagrad (2 points)
+#
+# One learning rate for millions of parameters is a compromise: parameters whose gradients are large would like
+# smaller steps, rarely-updated ones larger steps. **Adagrad** keeps, per coordinate, the **sum of all squared
+# gradients** so far, $G$, and divides the step by its square root. A coordinate with consistently large
+# gradients gets a small effective learning rate, a coordinate that rarely sees a gradient keeps a large one.
+# Since $G$ only grows, every effective learning rate shrinks over time: fine for convex problems, often too
+# early a stop for deep networks (which is what RMSProp fixes).
+#
+# **The exact update** (`torch.optim.Adagrad` with `lr_decay=0`, `initial_accumulator_value=0`), elementwise, for
+# each parameter with a gradient, with its group's `lr` $=\eta$, `eps` $=\varepsilon$, `weight_decay` $=\lambda$:
+#
+# 1. $g \leftarrow \nabla_\theta L + \lambda\,\theta$ (only if $\lambda \ne 0$; a new tensor)
+# 2. $G \leftarrow G + g^2$, with $G$ starting at **zeros** (same shape as $\theta$) in `self.state[p]`
+# 3. $\theta \leftarrow \theta - \eta\,\dfrac{g}{\sqrt{G} + \varepsilon}$
+#
+# Note where $\varepsilon$ goes: it is added **after** the square root, $\sqrt{G} + \varepsilon$, not
+# $\sqrt{G + \varepsilon}$ (the lecture's slide leaves the square root out; PyTorch has it). $\varepsilon$ only
+# protects against division by zero: a coordinate whose gradient has always been exactly zero has $G = 0$ and
+# gets the step $0 / \varepsilon = 0$.
+#
+# ### What to implement
+#
+# `Adagrad(params, lr=1e-2, eps=1e-10, weight_decay=0.0)`: `defaults` with the keys `"lr"`, `"eps"`,
+# `"weight_decay"`; `step(closure=None)` as in Part 1.
+
+# %% nbgrader={"grade": false, "grade_id": "adagrad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class Adagrad(torch.optim.Optimizer):
+    """Adagrad; equals torch.optim.Adagrad with lr_decay=0 and initial_accumulator_value=0."""
+
+    def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):
+        ### BEGIN SOLUTION
+        super().__init__(params, {"lr": lr, "eps": eps, "weight_decay": weight_decay})
+        ### END SOLUTION
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return closure()'s loss if a closure is given."""
+        ### BEGIN SOLUTION
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if wd != 0:
+                    g = g.add(p, alpha=wd)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["sum"] = torch.zeros_like(p)
+                state["sum"].addcmul_(g, g)
+                p.addcdiv_(g, state["sum"].sqrt().add_(eps), value=-lr)
+        return loss
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_adagrad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def _trace(opt, p, grads):
+    values = []
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+        values.append(p.item())
+    return values
+
+
+def _close(actual, expected, name, tol=1e-6):
+    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
+        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
+
+
+def _check_closure(opt, w):
+    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
+    def closure():
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    try:
+        returned = opt.step(closure)
+    except RuntimeError as error:
+        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
+                             "inside `with torch.enable_grad():`") from None
+    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
+        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
+    opt.zero_grad()
+    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
+
+
+assert issubclass(Adagrad, torch.optim.Optimizer), "Adagrad must subclass torch.optim.Optimizer"
+
+# constant gradient 1 from theta = 1, lr = 0.5: G = 1, 2, 3, so the steps are 0.5/1, 0.5/sqrt(2), 0.5/sqrt(3)
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(Adagrad([p], lr=0.5), p, [1.0, 1.0, 1.0]), [0.5, 0.5 - 0.5 / 2 ** 0.5, 0.5 - 0.5 / 2 ** 0.5 - 0.5 / 3 ** 0.5],
+       "Adagrad with a constant gradient: the steps shrink like 1/sqrt(t)")
+# the step does not depend on the gradient's scale (first step: g / |g| = sign(g))
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(Adagrad([p], lr=0.5), p, [-100.0, 0.01]), [1.5, 1.5 - 0.5 * 0.01 / (100.0 ** 2 + 0.01 ** 2) ** 0.5],
+       "Adagrad with gradients -100, then 0.01")
+# epsilon is added after the square root: 1 - 0.5 * 1 / (sqrt(1) + 0.5) = 0.6667 (not 1 - 0.5 / sqrt(1.5))
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(Adagrad([p], lr=0.5, eps=0.5), p, [1.0]), [1.0 - 0.5 / 1.5], "Adagrad with eps=0.5: g / (sqrt(G) + eps)")
+# weight decay: g = grad + 0.5 * theta = 1 at theta = 2 with a zero gradient
+p = torch.tensor(2.0, requires_grad=True)
+_close(_trace(Adagrad([p], lr=0.1, weight_decay=0.5), p, [0.0]), [1.9], "Adagrad with weight_decay=0.5")
+# a coordinate whose gradient is always 0 does not move (0 / eps = 0); a parameter with grad None is skipped
+p, q = torch.tensor([1.0, 1.0], requires_grad=True), torch.tensor(3.0, requires_grad=True)
+opt = Adagrad([p, q], lr=0.1)
+for _ in range(3):
+    p.grad = torch.tensor([0.0, 2.0])
+    opt.step()
+assert p[0].item() == 1.0 and q.item() == 3.0, f"zero gradients and grad None must not move anything: {p.tolist()}, {q.item()}"
+assert p.grad.tolist() == [0.0, 2.0], "step() must not modify p.grad"
+
+# step(closure) and zero_grad()
+w = torch.tensor([3.0], requires_grad=True)
+_check_closure(Adagrad([w], lr=0.1), w)
+
+# against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
+compare_with_torch(lambda ps: Adagrad([{"params": ps[:1], "eps": 1e-3}, {"params": ps[1:], "weight_decay": 0.1}], lr=0.3),
+                   lambda ps: torch.optim.Adagrad([{"params": ps[:1], "eps": 1e-3}, {"params": ps[1:], "weight_decay": 0.1}], lr=0.3))
+
+### BEGIN HIDDEN TESTS
+_CLS, _REF, _NAME = Adagrad, torch.optim.Adagrad, "Adagrad"
+_STATEFUL = lambda hyper: True
+_CASES = [
+    {"seed": 5201, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.5},
+     "groups": [{}, {"lr": 0.1, "eps": 0.1, "weight_decay": 0.1}, {"eps": 1e-3}]},
+    {"seed": 5202, "dtype": torch.float64, "steps": 50, "defaults": {},
+     "groups": [{"weight_decay": 0.5}, {"lr": 0.05}]},
+    {"seed": 5203, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 0.1, "eps": 1e-6, "weight_decay": 1e-2},
+     "groups": [{}, {"lr": 0.02, "eps": 0.05}]},
+]
+import os
+import sys
+
+from course_grading import testing as T
+
+_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
+_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
+               if hasattr(torch, _n))
+_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
+
+
+def _watched(what, fn):
+    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
+    reached = []
+
+    def _profile(frame, event, arg):
+        path = frame.f_code.co_filename
+        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
+            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
+
+    previous = sys.getprofile()
+    sys.setprofile(_profile)
+    try:
+        with T.forbidden(*_FUSED):
+            result = fn()
+    finally:
+        sys.setprofile(previous)
+    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
+    return result
+
+
+def _check_class(cls):
+    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
+        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
+    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
+    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
+
+
+def _closure_for(opt, params, targets):
+    def _hidden_closure():
+        opt.zero_grad()
+        loss = torch.zeros((), dtype=params[1].dtype)
+        for p, t in zip(params[1:], targets[1:]):
+            loss = loss + 0.5 * ((p - t) ** 2).sum()
+        loss.backward()
+        return loss
+    return _hidden_closure
+
+
+def _run_case(number, case):
+    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
+    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
+    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
+    count = r.randint(len(groups) + 2, len(groups) + 4)
+    shapes = [r.choice(_SHAPES) for _ in range(count)]
+    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
+    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
+    sparse = [r.random() < 0.4 for _ in shapes]
+
+    def build(params):
+        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
+
+    mine = [p.clone().requires_grad_(True) for p in start]
+    ref = [p.clone().requires_grad_(True) for p in start]
+    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
+    ref_opt = _REF(build(ref), **defaults, foreach=False)
+    T.assert_type(opt, _CLS, f"{_NAME}(...)")
+    steps = case["steps"]
+    for step in range(1, steps + 1):
+        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
+        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
+            for o in (opt, ref_opt):
+                for group in o.param_groups:
+                    group["lr"] = group["lr"] * 0.3
+        if step == 4:  # one step through a closure
+            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
+            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
+            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
+            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
+        else:
+            given = []
+            for i, (a, b) in enumerate(zip(mine, ref)):
+                if i == 0 or (i == 1 and r.random() < 0.35):
+                    a.grad = b.grad = None
+                    given.append(None)
+                    continue
+                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
+                if sparse[i]:
+                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
+                if r.random() < 0.08:
+                    g = torch.zeros_like(g)
+                if a.grad is not None and b.grad is not None and r.random() < 0.5:
+                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
+                    b.grad.copy_(g)
+                else:
+                    a.grad, b.grad = g.clone(), g.clone()
+                given.append(g)
+            _watched(f"{_NAME}.step()", opt.step)
+            ref_opt.step()
+            for i, g in enumerate(given):
+                if g is not None:
+                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
+                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
+        for i, (a, b) in enumerate(zip(mine, ref)):
+            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
+            T.assert_close(a, b, atol=atol, rtol=rtol,
+                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
+    opt.zero_grad()
+    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
+    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
+    for i, p in enumerate(mine):
+        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
+            assert p in opt.state and len(opt.state[p]) > 0, \
+                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
+    for key, value in vars(opt).items():
+        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
+        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
+            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
+
+
+_check_class(_CLS)
+for _number, _case in enumerate(_CASES, 1):
+    _run_case(_number, _case)
+### END HIDDEN TESTS
+print("✓ Part 2: Adagrad matches torch.optim.Adagrad")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "part3_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Part 3 — RMSProp (2 points)
+#
+# **RMSProp** (Hinton, 2012) replaces Adagrad's ever-growing sum by an exponentially decaying average of
+# squared gradients, so the effective learning rate follows the **recent** gradient scale instead of shrinking
+# forever. With decay $\alpha = 0.99$ the average remembers roughly the last $1/(1-\alpha) = 100$ steps.
+#
+# **The exact update** (`torch.optim.RMSprop` with `momentum=0`, `centered=False`), elementwise, for each parameter
+# with a gradient, with its group's `lr` $=\eta$, `alpha` $=\alpha$, `eps` $=\varepsilon$, `weight_decay` $=\lambda$:
+#
+# 1. $g \leftarrow \nabla_\theta L + \lambda\,\theta$ (only if $\lambda \ne 0$; a new tensor)
+# 2. $v \leftarrow \alpha\,v + (1 - \alpha)\,g^2$, with $v$ starting at **zeros** in `self.state[p]`
+# 3. $\theta \leftarrow \theta - \eta\,\dfrac{g}{\sqrt{v} + \varepsilon}$
+#
+# There is no bias correction: $v$ starts at zero, so for the first steps $\sqrt{v}$ underestimates the gradient
+# scale and the steps are **larger** than $\eta$ (about $\eta/\sqrt{1-\alpha} = 10\eta$ on the first step
+# with $\alpha = 0.99$). Adam (Part 4) corrects this.
+#
+# ### What to implement
+#
+# `RMSProp(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0)`: `defaults` with the keys `"lr"`, `"alpha"`,
+# `"eps"`, `"weight_decay"`; `step(closure=None)` as before.
+
+# %% nbgrader={"grade": false, "grade_id": "rmsprop", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class RMSProp(torch.optim.Optimizer):
+    """RMSProp; equals torch.optim.RMSprop with momentum=0 and centered=False."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0):
+        ### BEGIN SOLUTION
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay})
+        ### END SOLUTION
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return closure()'s loss if a closure is given."""
+        ### BEGIN SOLUTION
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if wd != 0:
+                    g = g.add(p, alpha=wd)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["square_avg"] = torch.zeros_like(p)
+                v = state["square_avg"]
+                v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+                p.addcdiv_(g, v.sqrt().add_(eps), value=-lr)
+        return loss
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_rmsprop", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def _trace(opt, p, grads):
+    values = []
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+        values.append(p.item())
+    return values
+
+
+def _close(actual, expected, name, tol=1e-6):
+    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
+        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
+
+
+def _check_closure(opt, w):
+    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
+    def closure():
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    try:
+        returned = opt.step(closure)
+    except RuntimeError as error:
+        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
+                             "inside `with torch.enable_grad():`") from None
+    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
+        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
+    opt.zero_grad()
+    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
+
+
+assert issubclass(RMSProp, torch.optim.Optimizer), "RMSProp must subclass torch.optim.Optimizer"
+
+# constant gradient 1, alpha = 0.9, lr = 0.01: v = 0.1, 0.19, 0.271, steps 0.01 / sqrt(v)
+p = torch.tensor(1.0, requires_grad=True)
+steps = [0.01 / 0.1 ** 0.5, 0.01 / 0.19 ** 0.5, 0.01 / 0.271 ** 0.5]
+_close(_trace(RMSProp([p], lr=0.01, alpha=0.9), p, [1.0, 1.0, 1.0]),
+       [1 - steps[0], 1 - steps[0] - steps[1], 1 - steps[0] - steps[1] - steps[2]],
+       "RMSProp, constant gradient 1, alpha=0.9: v = 0.1, 0.19, 0.271 (v starts at 0)")
+# epsilon after the square root: v = 0.1 * 4 = 0.4, step 0.1 * 2 / (sqrt(0.4) + 0.5)
+p = torch.tensor(0.0, requires_grad=True)
+_close(_trace(RMSProp([p], lr=0.1, alpha=0.9, eps=0.5), p, [2.0]), [-0.2 / (0.4 ** 0.5 + 0.5)],
+       "RMSProp with eps=0.5: g / (sqrt(v) + eps)")
+# weight decay, a zero coordinate, and a parameter without a gradient
+p, q = torch.tensor([2.0, 0.0], requires_grad=True), torch.tensor(3.0, requires_grad=True)
+opt = RMSProp([p, q], lr=0.1, alpha=0.75, weight_decay=0.5)
+p.grad = torch.tensor([0.0, 0.0])
+opt.step()
+_close(p.tolist(), [2.0 - 0.1 * 1.0 / (0.25 ** 0.5 + 1e-8), 0.0], "RMSProp, weight_decay=0.5 at theta = (2, 0) with a zero gradient")
+assert q.item() == 3.0 and p.grad.tolist() == [0.0, 0.0], "skip grad None, and do not modify p.grad"
+
+# step(closure) and zero_grad()
+w = torch.tensor([3.0], requires_grad=True)
+_check_closure(RMSProp([w], lr=0.1), w)
+
+# against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
+compare_with_torch(lambda ps: RMSProp([{"params": ps[:1], "alpha": 0.9}, {"params": ps[1:], "eps": 1e-2}], lr=0.01, weight_decay=0.1),
+                   lambda ps: torch.optim.RMSprop([{"params": ps[:1], "alpha": 0.9}, {"params": ps[1:], "eps": 1e-2}], lr=0.01, weight_decay=0.1))
+
+### BEGIN HIDDEN TESTS
+_CLS, _REF, _NAME = RMSProp, torch.optim.RMSprop, "RMSProp"
+_STATEFUL = lambda hyper: True
+_CASES = [
+    {"seed": 5301, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.01},
+     "groups": [{}, {"alpha": 0.9, "eps": 0.1, "weight_decay": 0.1}, {"alpha": 0.5, "lr": 0.05}]},
+    {"seed": 5302, "dtype": torch.float64, "steps": 50, "defaults": {},
+     "groups": [{"weight_decay": 0.3, "eps": 1e-3}, {"alpha": 0.999}]},
+    {"seed": 5303, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 3e-3, "alpha": 0.95, "eps": 1e-6, "weight_decay": 1e-2},
+     "groups": [{}, {"lr": 1e-3, "eps": 0.05}]},
+]
+import os
+import sys
+
+from course_grading import testing as T
+
+_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
+_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
+               if hasattr(torch, _n))
+_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
+
+
+def _watched(what, fn):
+    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
+    reached = []
+
+    def _profile(frame, event, arg):
+        path = frame.f_code.co_filename
+        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
+            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
+
+    previous = sys.getprofile()
+    sys.setprofile(_profile)
+    try:
+        with T.forbidden(*_FUSED):
+            result = fn()
+    finally:
+        sys.setprofile(previous)
+    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
+    return result
+
+
+def _check_class(cls):
+    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
+        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
+    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
+    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
+
+
+def _closure_for(opt, params, targets):
+    def _hidden_closure():
+        opt.zero_grad()
+        loss = torch.zeros((), dtype=params[1].dtype)
+        for p, t in zip(params[1:], targets[1:]):
+            loss = loss + 0.5 * ((p - t) ** 2).sum()
+        loss.backward()
+        return loss
+    return _hidden_closure
+
+
+def _run_case(number, case):
+    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
+    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
+    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
+    count = r.randint(len(groups) + 2, len(groups) + 4)
+    shapes = [r.choice(_SHAPES) for _ in range(count)]
+    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
+    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
+    sparse = [r.random() < 0.4 for _ in shapes]
+
+    def build(params):
+        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
+
+    mine = [p.clone().requires_grad_(True) for p in start]
+    ref = [p.clone().requires_grad_(True) for p in start]
+    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
+    ref_opt = _REF(build(ref), **defaults, foreach=False)
+    T.assert_type(opt, _CLS, f"{_NAME}(...)")
+    steps = case["steps"]
+    for step in range(1, steps + 1):
+        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
+        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
+            for o in (opt, ref_opt):
+                for group in o.param_groups:
+                    group["lr"] = group["lr"] * 0.3
+        if step == 4:  # one step through a closure
+            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
+            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
+            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
+            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
+        else:
+            given = []
+            for i, (a, b) in enumerate(zip(mine, ref)):
+                if i == 0 or (i == 1 and r.random() < 0.35):
+                    a.grad = b.grad = None
+                    given.append(None)
+                    continue
+                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
+                if sparse[i]:
+                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
+                if r.random() < 0.08:
+                    g = torch.zeros_like(g)
+                if a.grad is not None and b.grad is not None and r.random() < 0.5:
+                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
+                    b.grad.copy_(g)
+                else:
+                    a.grad, b.grad = g.clone(), g.clone()
+                given.append(g)
+            _watched(f"{_NAME}.step()", opt.step)
+            ref_opt.step()
+            for i, g in enumerate(given):
+                if g is not None:
+                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
+                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
+        for i, (a, b) in enumerate(zip(mine, ref)):
+            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
+            T.assert_close(a, b, atol=atol, rtol=rtol,
+                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
+    opt.zero_grad()
+    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
+    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
+    for i, p in enumerate(mine):
+        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
+            assert p in opt.state and len(opt.state[p]) > 0, \
+                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
+    for key, value in vars(opt).items():
+        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
+        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
+            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
+
+
+_check_class(_CLS)
+for _number, _case in enumerate(_CASES, 1):
+    _run_case(_number, _case)
+### END HIDDEN TESTS
+print("✓ Part 3: RMSProp matches torch.optim.RMSprop")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "part4_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Part 4 — Adam (2 points)
+#
+# **Adam** (Kingma & Ba, 2015) combines the two ideas: a decaying average of gradients $m$ (momentum) and a
+# decaying average of squared gradients $v$ (RMSProp). Both start at zero, so early on they are biased towards
+# zero: after the first step $m = (1-\beta_1)\,g$, only a tenth of the gradient with $\beta_1 = 0.9$. Adam
+# divides them by $1 - \beta^t$, which is exactly the total weight the averages have put on gradients so far; with
+# that **bias correction** the first step is $\eta\,g/(|g| + \varepsilon) \approx \eta\,\mathrm{sign}(g)$, and a constant
+# gradient gives steps of exactly $\approx\eta$ from the very start.
+#
+# **The exact update** (`torch.optim.Adam`, with `amsgrad=False`), elementwise, for each parameter with a
+# gradient, with its group's `lr` $=\eta$, `betas` $=(\beta_1, \beta_2)$, `eps` $=\varepsilon$,
+# `weight_decay` $=\lambda$:
+#
+# 1. $t \leftarrow t + 1$: the number of updates of **this parameter** (kept in `self.state[p]`, starting at 0;
+#    a parameter skipped because its gradient is `None` does not count the step)
+# 2. $g \leftarrow \nabla_\theta L + \lambda\,\theta$ (only if $\lambda \ne 0$; a new tensor; this is Adam's
+#    coupled L2 penalty, not AdamW's decoupled decay)
+# 3. $m \leftarrow \beta_1\,m + (1 - \beta_1)\,g$ and $v \leftarrow \beta_2\,v + (1 - \beta_2)\,g^2$, both starting at
+#    **zeros** in `self.state[p]`
+# 4. $\hat m = m / (1 - \beta_1^{\,t})$, $\hat v = v / (1 - \beta_2^{\,t})$ (the state keeps the uncorrected $m$, $v$)
+# 5. $\theta \leftarrow \theta - \eta\,\dfrac{\hat m}{\sqrt{\hat v} + \varepsilon}$ ($\varepsilon$ added **after** the square root of the **corrected** $\hat v$)
+#
+# ### What to implement
+#
+# `Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)`: `defaults` with the keys `"lr"`,
+# `"betas"` (a tuple), `"eps"`, `"weight_decay"`; `step(closure=None)` as before.
+
+# %% nbgrader={"grade": false, "grade_id": "adam", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class Adam(torch.optim.Optimizer):
+    """Adam with bias correction and coupled (L2) weight decay; equals torch.optim.Adam with amsgrad=False."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        ### BEGIN SOLUTION
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+        ### END SOLUTION
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return closure()'s loss if a closure is given."""
+        ### BEGIN SOLUTION
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                g = p.grad
+                if wd != 0:
+                    g = g.add(p, alpha=wd)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m.mul_(beta1).add_(g, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                m_hat = m / (1 - beta1 ** t)
+                v_hat = v / (1 - beta2 ** t)
+                p.addcdiv_(m_hat, v_hat.sqrt().add_(eps), value=-lr)
+        return loss
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_adam", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def _trace(opt, p, grads):
+    values = []
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+        values.append(p.item())
+    return values
+
+
+def _close(actual, expected, name, tol=1e-6):
+    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
+        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
+
+
+def _check_closure(opt, w):
+    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
+    def closure():
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    try:
+        returned = opt.step(closure)
+    except RuntimeError as error:
+        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
+                             "inside `with torch.enable_grad():`") from None
+    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
+        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
+    opt.zero_grad()
+    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
+
+
+assert issubclass(Adam, torch.optim.Optimizer), "Adam must subclass torch.optim.Optimizer"
+
+# a constant gradient: with bias correction m_hat = g and v_hat = g^2 exactly, so every step is lr * g / (|g| + eps)
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(Adam([p], lr=0.1), p, [2.0, 2.0, 2.0]), [0.9, 0.8, 0.7],
+       "Adam, constant gradient 2, lr=0.1: steps of 0.1 from the first one (without bias correction the first is 0.316)")
+# epsilon after the square root of the corrected v_hat: 0.1 * 2 / (2 + 1)
+p = torch.tensor(1.0, requires_grad=True)
+_close(_trace(Adam([p], lr=0.1, eps=1.0), p, [2.0]), [1.0 - 0.2 / 3.0], "Adam with eps=1: m_hat / (sqrt(v_hat) + eps)")
+# gradients 1 then -1, betas (0.5, 0.5): m = 0.5, then 0.25 - 0.5 = -0.25; v = 0.5, then 0.75; t = 2 corrects by 0.75
+p = torch.tensor(0.0, requires_grad=True)
+m_hat, v_hat = -0.25 / 0.75, 0.75 / 0.75
+_close(_trace(Adam([p], lr=0.1, betas=(0.5, 0.5), eps=0.0), p, [1.0, -1.0]), [-0.1, -0.1 - 0.1 * m_hat / v_hat ** 0.5],
+       "Adam, betas=(0.5, 0.5), gradients 1 then -1")
+# weight decay is added to the gradient: g = 0 + 0.5 * 2 = 1 > 0, a step of -lr
+p = torch.tensor(2.0, requires_grad=True)
+_close(_trace(Adam([p], lr=0.1, weight_decay=0.5), p, [0.0]), [1.9], "Adam, weight_decay=0.5 with a zero gradient")
+# each parameter counts its own steps: q gets its first gradient at the second step, so its first step is lr * sign(g)
+p, q = torch.tensor(0.0, requires_grad=True), torch.tensor(0.0, requires_grad=True)
+opt = Adam([p, q], lr=0.1, betas=(0.5, 0.5))
+p.grad = torch.tensor(1.0)
+opt.step()
+p.grad, q.grad = torch.tensor(1.0), torch.tensor(3.0)
+opt.step()
+_close([q.item()], [-0.1], "a parameter's first update (here at the optimizer's second step) must use t = 1 for that parameter")
+assert q.grad.item() == 3.0, "step() must not modify p.grad"
+
+# step(closure) and zero_grad()
+w = torch.tensor([3.0], requires_grad=True)
+_check_closure(Adam([w], lr=0.1), w)
+
+# against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
+compare_with_torch(lambda ps: Adam([{"params": ps[:2], "betas": (0.8, 0.9)}, {"params": ps[2:], "eps": 1e-2}], lr=0.05, weight_decay=0.1),
+                   lambda ps: torch.optim.Adam([{"params": ps[:2], "betas": (0.8, 0.9)}, {"params": ps[2:], "eps": 1e-2}], lr=0.05, weight_decay=0.1))
+
+### BEGIN HIDDEN TESTS
+_CLS, _REF, _NAME = Adam, torch.optim.Adam, "Adam"
+_STATEFUL = lambda hyper: True
+_CASES = [
+    {"seed": 5401, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.05},
+     "groups": [{}, {"betas": (0.5, 0.9), "eps": 0.1, "weight_decay": 0.1}, {"betas": (0.0, 0.99), "lr": 0.01}]},
+    {"seed": 5402, "dtype": torch.float64, "steps": 50, "defaults": {},
+     "groups": [{"weight_decay": 0.3, "eps": 1e-3}, {"betas": (0.95, 0.9999)}]},
+    {"seed": 5403, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 1e-2, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 1e-2},
+     "groups": [{}, {"lr": 1e-3, "eps": 0.05}]},
+]
+import os
+import sys
+
+from course_grading import testing as T
+
+_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
+_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
+               if hasattr(torch, _n))
+_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
+
+
+def _watched(what, fn):
+    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
+    reached = []
+
+    def _profile(frame, event, arg):
+        path = frame.f_code.co_filename
+        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
+            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
+
+    previous = sys.getprofile()
+    sys.setprofile(_profile)
+    try:
+        with T.forbidden(*_FUSED):
+            result = fn()
+    finally:
+        sys.setprofile(previous)
+    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
+    return result
+
+
+def _check_class(cls):
+    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
+        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
+    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
+    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
+
+
+def _closure_for(opt, params, targets):
+    def _hidden_closure():
+        opt.zero_grad()
+        loss = torch.zeros((), dtype=params[1].dtype)
+        for p, t in zip(params[1:], targets[1:]):
+            loss = loss + 0.5 * ((p - t) ** 2).sum()
+        loss.backward()
+        return loss
+    return _hidden_closure
+
+
+def _run_case(number, case):
+    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
+    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
+    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
+    count = r.randint(len(groups) + 2, len(groups) + 4)
+    shapes = [r.choice(_SHAPES) for _ in range(count)]
+    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
+    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
+    sparse = [r.random() < 0.4 for _ in shapes]
+
+    def build(params):
+        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
+
+    mine = [p.clone().requires_grad_(True) for p in start]
+    ref = [p.clone().requires_grad_(True) for p in start]
+    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
+    ref_opt = _REF(build(ref), **defaults, foreach=False)
+    T.assert_type(opt, _CLS, f"{_NAME}(...)")
+    steps = case["steps"]
+    for step in range(1, steps + 1):
+        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
+        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
+            for o in (opt, ref_opt):
+                for group in o.param_groups:
+                    group["lr"] = group["lr"] * 0.3
+        if step == 4:  # one step through a closure
+            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
+            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
+            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
+            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
+        else:
+            given = []
+            for i, (a, b) in enumerate(zip(mine, ref)):
+                if i == 0 or (i == 1 and r.random() < 0.35):
+                    a.grad = b.grad = None
+                    given.append(None)
+                    continue
+                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
+                if sparse[i]:
+                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
+                if r.random() < 0.08:
+                    g = torch.zeros_like(g)
+                if a.grad is not None and b.grad is not None and r.random() < 0.5:
+                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
+                    b.grad.copy_(g)
+                else:
+                    a.grad, b.grad = g.clone(), g.clone()
+                given.append(g)
+            _watched(f"{_NAME}.step()", opt.step)
+            ref_opt.step()
+            for i, g in enumerate(given):
+                if g is not None:
+                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
+                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
+        for i, (a, b) in enumerate(zip(mine, ref)):
+            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
+            T.assert_close(a, b, atol=atol, rtol=rtol,
+                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
+    opt.zero_grad()
+    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
+    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
+    for i, p in enumerate(mine):
+        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
+            assert p in opt.state and len(opt.state[p]) > 0, \
+                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
+    for key, value in vars(opt).items():
+        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
+        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
+            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
+
+
+_check_class(_CLS)
+for _number, _case in enumerate(_CASES, 1):
+    _run_case(_number, _case)
+### END HIDDEN TESTS
+print("✓ Part 4: Adam matches torch.optim.Adam")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "part5_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Part 5 — An experiment: momentum on an ill-conditioned quadratic (1 point)
+#
+# Near a minimum every smooth loss looks like a quadratic $f(x) = \tfrac12\,x^\top A\,x$. The eigenvalues of $A$
+# are the curvatures along its principal axes; call the largest $L$ and the smallest $m$. Gradient descent is
+# stable only for $\eta < 2/L$, so the steep direction dictates the step size and the flat direction, where the
+# gradient is small, crawls. The **condition number** $\kappa = L/m$ measures how bad this is. The quadratic
+# below has $\kappa = 25$, with its axes rotated by 30° so that they do not align with the coordinates.
+#
+# For quadratics the best hyper-parameters are known in closed form:
+#
+# | key | optimizer | hyper-parameters | error shrinks per step by about |
+# |---|---|---|---|
+# | `"gd"` | `torch.optim.SGD` | `lr` $= 2/(L + m)$ | $(\kappa - 1)/(\kappa + 1)$ |
+# | `"heavy_ball"` | `torch.optim.SGD` | `lr` $= 4/(\sqrt{L} + \sqrt{m})^2$, `momentum` $= \left(\frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}\right)^2$ | $(\sqrt\kappa - 1)/(\sqrt\kappa + 1)$ |
+# | `"nesterov"` | `torch.optim.SGD` | `lr` $= 1/L$, `momentum` $= \frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}$, `nesterov=True` | $1 - 1/\sqrt\kappa$ |
+# | `"adam"` | `torch.optim.Adam` | `lr` $= 0.3$, the other arguments at their defaults | — |
+#
+# Momentum replaces $\kappa$ by $\sqrt\kappa$: that is the whole point of it. Measure it.
+#
+# ### What to implement
+#
+# **`steps_to_reach(make_optimizer, tol=1e-6, max_steps=1000, loss_fn=quadratic, x0=X0)`**: minimise `loss_fn`
+# starting from `x0` and count the steps. Exactly:
+# 1. `x = x0.clone().requires_grad_(True)` (same dtype as `x0`, which you must not modify), then
+#    `opt = make_optimizer([x])`.
+# 2. For `t = 0, 1, 2, …`: compute `loss = loss_fn(x)` (a 0-dim tensor). If it is not finite (`nan` or `inf`:
+#    the run diverged) return `None`; if `loss < tol` return `t` (a Python `int`: the number of optimizer steps
+#    taken so far, `0` if `x0` is already good enough); if `t == max_steps` return `None`. Otherwise
+#    `opt.zero_grad()`, `loss.backward()`, `opt.step()` and go on.
+#
+# **`STEPS`**: a dict with the four keys of the table, each the value of `steps_to_reach(make, tol=1e-6)` for that
+# row's optimizer on `quadratic` from `X0` (the defaults). Compute $L$ and $m$ from `A_QUAD` with
+# `torch.linalg.eigvalsh`. Use PyTorch's optimizers here, not yours, so that this part does not depend on the
+# others (yours give the same numbers once Parts 1 and 4 pass).
+
+# %% nbgrader={"grade": false, "grade_id": "quadratic", "locked": true, "schema_version": 3, "solution": false, "task": false}
+_angle = math.radians(30.0)
+_rotation = torch.tensor([[math.cos(_angle), -math.sin(_angle)], [math.sin(_angle), math.cos(_angle)]], dtype=torch.float64)
+A_QUAD = _rotation @ torch.diag(torch.tensor([1.0, 25.0], dtype=torch.float64)) @ _rotation.T   # eigenvalues 1 and 25
+X0 = torch.tensor([-3.0, 2.0], dtype=torch.float64)
+
+
+def quadratic(x):
+    """f(x) = x^T A x / 2 for the 2-D ill-conditioned quadratic (minimum 0 at x = 0)."""
+    return 0.5 * x @ A_QUAD @ x
+
+
+print(f"f(X0) = {quadratic(X0).item():.2f}; eigenvalues of A_QUAD: {torch.linalg.eigvalsh(A_QUAD).tolist()}")
+
+# %% nbgrader={"grade": false, "grade_id": "steps_to_reach", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def steps_to_reach(make_optimizer, tol=1e-6, max_steps=1000, loss_fn=quadratic, x0=X0):
+    """Optimizer steps until loss_fn(x) < tol first holds, starting at x0; None if diverged or not within max_steps."""
+    ### BEGIN SOLUTION
+    x = x0.clone().requires_grad_(True)
+    opt = make_optimizer([x])
+    for t in range(max_steps + 1):
+        loss = loss_fn(x)
+        value = loss.item()
+        if not math.isfinite(value):
+            return None
+        if value < tol:
+            return t
+        if t == max_steps:
+            return None
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    ### END SOLUTION
+
+
+# STEPS = {"gd": ..., "heavy_ball": ..., "nesterov": ..., "adam": ...}: the step counts for the table's optimizers
+### BEGIN SOLUTION
+curvature = torch.linalg.eigvalsh(A_QUAD)
+m_small, L_big = curvature[0].item(), curvature[-1].item()
+root = math.sqrt(L_big / m_small)
+STEPS = {
+    "gd": steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=2 / (L_big + m_small))),
+    "heavy_ball": steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=4 / (math.sqrt(L_big) + math.sqrt(m_small)) ** 2,
+                                                            momentum=((root - 1) / (root + 1)) ** 2)),
+    "nesterov": steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=1 / L_big, momentum=(root - 1) / (root + 1),
+                                                          nesterov=True)),
+    "adam": steps_to_reach(lambda ps: torch.optim.Adam(ps, lr=0.3)),
+}
+### END SOLUTION
+print(STEPS)
+
+# %% nbgrader={"grade": true, "grade_id": "test_steps_to_reach", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# by hand: f(x) = x^2 / 2 from x = 1 with lr = 0.5 halves x each step, so f = 0.5 * 0.25^t; below 1e-3 first at t = 5
+half_square = lambda x: 0.5 * (x ** 2).sum()
+one = torch.tensor([1.0], dtype=torch.float64)
+got = steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=0.5), tol=1e-3, loss_fn=half_square, x0=one)
+assert type(got) is int and got == 5, f"f = 0.5 * 0.25**t drops below 1e-3 after t = 5 steps, got {got!r}"
+assert one.tolist() == [1.0] and not one.requires_grad, "steps_to_reach must not modify x0 (start from x0.clone())"
+got = steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=1.0), tol=1e-3, loss_fn=half_square, x0=one)
+assert got == 1, f"lr = 1 jumps to the minimum in one step, expected 1, got {got!r}"
+got = steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=0.5), tol=1.0, loss_fn=half_square, x0=one)
+assert got == 0, f"f(x0) = 0.5 < tol = 1 already: expected 0 steps, got {got!r}"
+got = steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=0.0), tol=1e-3, max_steps=20, loss_fn=half_square, x0=one)
+assert got is None, f"lr = 0 never gets there: expected None after max_steps, got {got!r}"
+# lr = 3 diverges (x <- -2x): the loss overflows to inf after about 510 steps and the search must stop there
+calls = [0]
+
+
+def counted(x):
+    calls[0] += 1
+    return half_square(x)
+
+
+got = steps_to_reach(lambda ps: torch.optim.SGD(ps, lr=3.0), tol=1e-3, max_steps=5000, loss_fn=counted, x0=one)
+assert got is None and calls[0] < 600, f"a diverging run must return None as soon as the loss is inf or nan (got {got!r} after {calls[0]} evaluations)"
+
+# the experiment
+assert type(STEPS) is type({}) and sorted(STEPS) == ["adam", "gd", "heavy_ball", "nesterov"], \
+    'STEPS must be a dict with the keys "gd", "heavy_ball", "nesterov", "adam"'
+assert all(type(v) is int for v in STEPS.values()), f"every optimizer in the table reaches tol = 1e-6 within 1000 steps: {STEPS}"
+assert STEPS["heavy_ball"] * 2 < STEPS["gd"] and STEPS["nesterov"] * 2 < STEPS["gd"], \
+    f"with the tuned hyper-parameters momentum should be several times faster than plain GD: {STEPS}"
+
+### BEGIN HIDDEN TESTS
+from course_grading import testing as T
+
+
+def _ref_steps(make, tol, max_steps, loss_fn, x0):
+    x = x0.clone().requires_grad_(True)
+    opt = make([x])
+    for t in range(max_steps + 1):
+        loss = loss_fn(x)
+        if not math.isfinite(loss.item()):
+            return None
+        if loss.item() < tol:
+            return t
+        if t == max_steps:
+            return None
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def _agree(got, want, what):
+    ok = (got is None and want is None) or (type(got) is int and want is not None and abs(got - want) <= 1)
+    assert ok, f"{what}: expected {want} steps (None = diverged or not within max_steps), got {got!r}"
+
+
+# the reported experiment, recomputed
+_ev = torch.linalg.eigvalsh(A_QUAD).tolist()
+_m, _L = _ev[0], _ev[-1]
+_k = math.sqrt(_L / _m)
+_table = {
+    "gd": lambda ps: torch.optim.SGD(ps, lr=2 / (_L + _m)),
+    "heavy_ball": lambda ps: torch.optim.SGD(ps, lr=4 / (math.sqrt(_L) + math.sqrt(_m)) ** 2, momentum=((_k - 1) / (_k + 1)) ** 2),
+    "nesterov": lambda ps: torch.optim.SGD(ps, lr=1 / _L, momentum=(_k - 1) / (_k + 1), nesterov=True),
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.3),
+}
+for _key, _make in _table.items():
+    _agree(STEPS[_key], _ref_steps(_make, 1e-6, 1000, quadratic, X0), f'STEPS["{_key}"]')
+
+# steps_to_reach on other quadratics, starts, optimizers and tolerances
+_r, _gen = T.py_rng(5501), T.rng(5502)
+for _case in range(12):
+    _d = _r.randint(1, 4)
+    _B = torch.randn(_d, _d, generator=_gen, dtype=torch.float64)
+    _A = _B @ _B.T + 0.5 * torch.eye(_d, dtype=torch.float64)
+    _x0 = torch.randn(_d, generator=_gen, dtype=torch.float64) * _r.choice([0.01, 1.0, 5.0])
+    _x0_copy = _x0.clone()
+    _loss = lambda x, _A=_A: 0.5 * x @ _A @ x
+    _top = torch.linalg.eigvalsh(_A)[-1].item()
+    _make = _r.choice([
+        lambda ps, _lr=_r.choice([0.5, 1.0, 1.9, 2.5]) / _top: torch.optim.SGD(ps, lr=_lr),
+        lambda ps, _lr=_r.choice([0.3, 1.0]) / _top, _mu=_r.choice([0.5, 0.9]): torch.optim.SGD(ps, lr=_lr, momentum=_mu),
+        lambda ps, _lr=_r.choice([0.05, 0.3]): torch.optim.Adam(ps, lr=_lr),
+        lambda ps, _lr=_r.choice([0.01, 0.1]): torch.optim.RMSprop(ps, lr=_lr),
+    ])
+    _tol, _max = _r.choice([1e-2, 1e-5, 1e-8]), _r.choice([5, 60, 400])
+    _got = steps_to_reach(_make, tol=_tol, max_steps=_max, loss_fn=_loss, x0=_x0)
+    _agree(_got, _ref_steps(_make, _tol, _max, _loss, _x0_copy), f"steps_to_reach on a {_d}-D quadratic (hidden case {_case}, tol={_tol}, max_steps={_max})")
+    T.assert_close(_x0, _x0_copy, atol=0.0, rtol=0.0, name="x0 (steps_to_reach must not modify it)")
+### END HIDDEN TESTS
+print("✓ Part 5: steps_to_reach and STEPS pass the tests")
+
+# %% [markdown]
+# Momentum's $\sqrt\kappa$ speed-up is what the table promised: per step, plain GD shrinks the error by a factor
+# $24/26 \approx 0.92$, the heavy ball by $4/6 \approx 0.67$. Adam needs no knowledge of $L$ and $m$, but on a
+# quadratic it is not fast: with a constant learning rate it keeps stepping by roughly `lr` per coordinate until
+# its second-moment estimate $\hat v$ catches up with the shrinking gradients.
+#
+# Below (ungraded) your own optimizers at work. Left: the loss of the four optimizers of the table on the
+# quadratic, step by step; each curve first crosses the dashed line at the step count you reported in `STEPS`.
+# GD's straight line on the log scale is the constant factor 0.92 per step. The heavy ball first overshoots (its
+# loss rises for two steps), then falls far faster than GD's; Nesterov's falls fast from the start. Adam's loss oscillates on its way down.
+# Right: the paths of all six optimizers on the Rosenbrock function $f(x, y) = (1 - x)^2 + 100\,(y - x^2)^2$,
+# whose minimum $(1, 1)$ (the star) lies at the end of a long, curved valley with an almost flat floor; a circle
+# marks where each run ends. Plain GD, whose step is limited by the steep walls, has crawled only a short way
+# along the floor. Momentum builds up speed along the floor and gets close to the minimum. Adagrad keeps the
+# huge gradients of its first steps in its sum for ever, so its steps shrink and it stalls early in the valley;
+# RMSProp's decaying average forgets them and keeps moving; Adam gets close.
+
+# %%
+def trajectory(make_optimizer, loss_fn, x0, steps):
+    """The points an optimizer visits from x0: a (steps + 1, 2) tensor."""
+    x = x0.clone().requires_grad_(True)
+    opt = make_optimizer([x])
+    points = [x.detach().clone()]
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn(x).backward()
+        opt.step()
+        points.append(x.detach().clone())
+    return torch.stack(points)
+
+
+def rosenbrock(x):
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+root_kappa = 5.0  # sqrt(25 / 1)
+on_quadratic = {
+    "GD, lr = 2/(L+m)": lambda ps: SGDMomentum(ps, lr=2 / 26),
+    "heavy ball (tuned)": lambda ps: SGDMomentum(ps, lr=4 / 36, momentum=((root_kappa - 1) / (root_kappa + 1)) ** 2),
+    "Nesterov (tuned)": lambda ps: SGDMomentum(ps, lr=1 / 25, momentum=(root_kappa - 1) / (root_kappa + 1), nesterov=True),
+    "Adam, lr = 0.3": lambda ps: Adam(ps, lr=0.3),
+}
+on_rosenbrock = {
+    "GD, lr = 1e-3": lambda ps: SGDMomentum(ps, lr=1e-3),
+    "momentum 0.9, lr = 1e-3": lambda ps: SGDMomentum(ps, lr=1e-3, momentum=0.9),
+    "Nesterov 0.9, lr = 1e-3": lambda ps: SGDMomentum(ps, lr=1e-3, momentum=0.9, nesterov=True),
+    "Adagrad, lr = 0.5": lambda ps: Adagrad(ps, lr=0.5),
+    "RMSProp, lr = 0.01": lambda ps: RMSProp(ps, lr=0.01),
+    "Adam, lr = 0.1": lambda ps: Adam(ps, lr=0.1),
+}
+fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+for name, make in on_quadratic.items():
+    try:
+        path = trajectory(make, quadratic, X0, 160)
+    except NotImplementedError:
+        print(f"{name}: implement it first")
+        continue
+    left.semilogy([quadratic(x).item() for x in path], linewidth=1.2, label=name)
+left.axhline(1e-6, color="gray", linestyle="--", linewidth=1, label="tol = 1e-6")
+left.set(title="the quadratic (κ = 25)", xlabel="step", ylabel="f(x) (log scale)", ylim=(1e-12, 1e4))
+left.legend(fontsize=8)
+
+gx, gy = torch.meshgrid(torch.linspace(-2.0, 2.0, 200, dtype=torch.float64),
+                        torch.linspace(-1.0, 3.0, 200, dtype=torch.float64), indexing="xy")
+right.contour(gx, gy, rosenbrock(torch.stack([gx, gy])).add(1e-3).log10(), levels=20, colors="0.75", linewidths=0.6)
+for name, make in on_rosenbrock.items():
+    try:
+        path = trajectory(make, rosenbrock, torch.tensor([-1.5, 2.0], dtype=torch.float64), 500)
+    except NotImplementedError:
+        print(f"{name}: implement it first")
+        continue
+    line, = right.plot(path[:, 0], path[:, 1], ".-", markersize=2.5, linewidth=1,
+                       label=f"{name}: f = {rosenbrock(path[-1]).item():.1e}")
+    right.plot(path[-1, 0], path[-1, 1], "o", color=line.get_color(), markersize=8, markerfacecolor="none")
+right.plot(1.0, 1.0, "k*", markersize=12)
+right.set(title="Rosenbrock: 500 steps from (-1.5, 2)", xlim=(-2.0, 2.0), ylim=(-1.0, 3.0), xlabel="x", ylabel="y")
+right.legend(fontsize=8, loc="lower right")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Finally your optimizers on a small real training problem (ungraded): a two-hidden-layer MLP classifying the
+# three spirals, full-batch, 200 steps each from the same initial weights. Momentum (heavy ball or Nesterov,
+# nearly the same curve here) is far ahead of plain SGD, whose large learning rate makes the loss jump. Adagrad
+# drops fastest at first; Adam ends lowest.
+#
+# **Learning-rate schedules** need nothing from your classes: a scheduler in `torch.optim.lr_scheduler` only
+# rewrites `group["lr"]` between steps. That is why `step()` must read `group["lr"]` every time (a hidden test
+# changes it mid-run). The last lines attach a cosine schedule to your `Adam` and print the learning rate it sets.
+
+# %%
+device = choose_device().device
+x_sp, y_sp = make_spirals(n=300, classes=3, seed=0)
+x_sp, y_sp = x_sp.to(device), y_sp.to(device)
+
+
+def train_spirals(make_optimizer, steps=200):
+    torch.manual_seed(0)  # the same initial weights for every optimizer
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3)).to(device)
+    opt = make_optimizer(model.parameters())
+    losses = []
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x_sp), y_sp)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        accuracy = (model(x_sp).argmax(dim=1) == y_sp).float().mean().item()
+    return losses, accuracy
+
+
+runs = {
+    "SGD, lr = 0.5": lambda ps: SGDMomentum(ps, lr=0.5),
+    "momentum 0.9, lr = 0.1": lambda ps: SGDMomentum(ps, lr=0.1, momentum=0.9),
+    "Nesterov 0.9, lr = 0.1": lambda ps: SGDMomentum(ps, lr=0.1, momentum=0.9, nesterov=True),
+    "Adagrad, lr = 0.1": lambda ps: Adagrad(ps, lr=0.1),
+    "RMSProp, lr = 3e-3": lambda ps: RMSProp(ps, lr=3e-3),
+    "Adam, lr = 0.01": lambda ps: Adam(ps, lr=0.01),
+}
+threads = torch.get_num_threads()
+torch.set_num_threads(1)  # a network this small trains fastest on one CPU thread
+try:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, make in runs.items():
+        try:
+            losses, accuracy = train_spirals(make)
+        except NotImplementedError:
+            print(f"{name}: implement it first")
+            continue
+        ax.semilogy(losses, label=f"{name}: final loss {losses[-1]:.3f}, accuracy {accuracy:.0%}")
+    ax.set(xlabel="full-batch step", ylabel="training cross-entropy (log scale)",
+           title="MLP on three spirals (300 points)")
+    ax.legend(fontsize=8)
+    plt.show()
+finally:
+    torch.set_num_threads(threads)
+
+try:
+    w = torch.zeros(3, requires_grad=True)
+    opt = Adam([w], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=8)
+    schedule = []
+    for _ in range(8):
+        w.grad = torch.ones(3)
+        opt.step()
+        scheduler.step()
+        schedule.append(round(opt.param_groups[0]["lr"], 4))
+    print("cosine schedule, lr after each step:", schedule)
+except NotImplementedError:
+    print("Implement Adam (Part 4) first.")
