@@ -326,8 +326,8 @@ compare_with_torch(lambda ps: SGDMomentum([{"params": ps[:2]}, {"params": ps[2:]
                                               lr=0.05, momentum=0.9))
 
 ### BEGIN HIDDEN TESTS
-_CLS, _REF, _NAME = SGDMomentum, torch.optim.SGD, "SGDMomentum"
-_STATEFUL = lambda hyper: hyper.get("momentum", 0.0) != 0
+from course_grading.optim_check import check_optimizer
+
 _CASES = [
     {"seed": 5101, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.05, "momentum": 0.9},
      "groups": [{}, {"lr": 0.02, "momentum": 0.0, "weight_decay": 0.1}, {"momentum": 0.5, "nesterov": True, "weight_decay": 0.01}]},
@@ -336,131 +336,8 @@ _CASES = [
     {"seed": 5103, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 0.01, "momentum": 0.8, "weight_decay": 1e-3},
      "groups": [{}, {"momentum": 0.99, "nesterov": True, "lr": 0.003}]},
 ]
-import os
-import sys
-
-from course_grading import testing as T
-
-_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
-_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
-               if hasattr(torch, _n))
-_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
-
-
-def _watched(what, fn):
-    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
-    reached = []
-
-    def _profile(frame, event, arg):
-        path = frame.f_code.co_filename
-        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
-            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
-
-    previous = sys.getprofile()
-    sys.setprofile(_profile)
-    try:
-        with T.forbidden(*_FUSED):
-            result = fn()
-    finally:
-        sys.setprofile(previous)
-    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
-    return result
-
-
-def _check_class(cls):
-    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
-        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
-    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
-    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
-
-
-def _closure_for(opt, params, targets):
-    def _hidden_closure():
-        opt.zero_grad()
-        loss = torch.zeros((), dtype=params[1].dtype)
-        for p, t in zip(params[1:], targets[1:]):
-            loss = loss + 0.5 * ((p - t) ** 2).sum()
-        loss.backward()
-        return loss
-    return _hidden_closure
-
-
-def _run_case(number, case):
-    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
-    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
-    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
-    count = r.randint(len(groups) + 2, len(groups) + 4)
-    shapes = [r.choice(_SHAPES) for _ in range(count)]
-    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
-    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
-    sparse = [r.random() < 0.4 for _ in shapes]
-
-    def build(params):
-        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
-
-    mine = [p.clone().requires_grad_(True) for p in start]
-    ref = [p.clone().requires_grad_(True) for p in start]
-    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
-    ref_opt = _REF(build(ref), **defaults, foreach=False)
-    T.assert_type(opt, _CLS, f"{_NAME}(...)")
-    steps = case["steps"]
-    for step in range(1, steps + 1):
-        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
-        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
-            for o in (opt, ref_opt):
-                for group in o.param_groups:
-                    group["lr"] = group["lr"] * 0.3
-        if step == 4:  # one step through a closure
-            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
-            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
-            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
-            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
-        else:
-            given = []
-            for i, (a, b) in enumerate(zip(mine, ref)):
-                if i == 0 or (i == 1 and r.random() < 0.35):
-                    a.grad = b.grad = None
-                    given.append(None)
-                    continue
-                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
-                if sparse[i]:
-                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
-                if r.random() < 0.08:
-                    g = torch.zeros_like(g)
-                if a.grad is not None and b.grad is not None and r.random() < 0.5:
-                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
-                    b.grad.copy_(g)
-                else:
-                    a.grad, b.grad = g.clone(), g.clone()
-                given.append(g)
-            _watched(f"{_NAME}.step()", opt.step)
-            ref_opt.step()
-            for i, g in enumerate(given):
-                if g is not None:
-                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
-                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
-        for i, (a, b) in enumerate(zip(mine, ref)):
-            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
-            T.assert_close(a, b, atol=atol, rtol=rtol,
-                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
-    opt.zero_grad()
-    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
-    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
-    for i, p in enumerate(mine):
-        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
-            assert p in opt.state and len(opt.state[p]) > 0, \
-                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
-    for key, value in vars(opt).items():
-        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
-        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
-            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
-
-
-_check_class(_CLS)
-for _number, _case in enumerate(_CASES, 1):
-    _run_case(_number, _case)
+check_optimizer(SGDMomentum, torch.optim.SGD, _CASES, name="SGDMomentum",
+                stateful=lambda hyper: hyper.get("momentum", 0.0) != 0)
 ### END HIDDEN TESTS
 print("✓ Part 1: SGDMomentum matches torch.optim.SGD")
 
@@ -593,8 +470,8 @@ compare_with_torch(lambda ps: Adagrad([{"params": ps[:1], "eps": 1e-3}, {"params
                    lambda ps: torch.optim.Adagrad([{"params": ps[:1], "eps": 1e-3}, {"params": ps[1:], "weight_decay": 0.1}], lr=0.3))
 
 ### BEGIN HIDDEN TESTS
-_CLS, _REF, _NAME = Adagrad, torch.optim.Adagrad, "Adagrad"
-_STATEFUL = lambda hyper: True
+from course_grading.optim_check import check_optimizer
+
 _CASES = [
     {"seed": 5201, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.5},
      "groups": [{}, {"lr": 0.1, "eps": 0.1, "weight_decay": 0.1}, {"eps": 1e-3}]},
@@ -603,131 +480,7 @@ _CASES = [
     {"seed": 5203, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 0.1, "eps": 1e-6, "weight_decay": 1e-2},
      "groups": [{}, {"lr": 0.02, "eps": 0.05}]},
 ]
-import os
-import sys
-
-from course_grading import testing as T
-
-_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
-_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
-               if hasattr(torch, _n))
-_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
-
-
-def _watched(what, fn):
-    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
-    reached = []
-
-    def _profile(frame, event, arg):
-        path = frame.f_code.co_filename
-        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
-            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
-
-    previous = sys.getprofile()
-    sys.setprofile(_profile)
-    try:
-        with T.forbidden(*_FUSED):
-            result = fn()
-    finally:
-        sys.setprofile(previous)
-    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
-    return result
-
-
-def _check_class(cls):
-    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
-        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
-    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
-    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
-
-
-def _closure_for(opt, params, targets):
-    def _hidden_closure():
-        opt.zero_grad()
-        loss = torch.zeros((), dtype=params[1].dtype)
-        for p, t in zip(params[1:], targets[1:]):
-            loss = loss + 0.5 * ((p - t) ** 2).sum()
-        loss.backward()
-        return loss
-    return _hidden_closure
-
-
-def _run_case(number, case):
-    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
-    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
-    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
-    count = r.randint(len(groups) + 2, len(groups) + 4)
-    shapes = [r.choice(_SHAPES) for _ in range(count)]
-    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
-    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
-    sparse = [r.random() < 0.4 for _ in shapes]
-
-    def build(params):
-        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
-
-    mine = [p.clone().requires_grad_(True) for p in start]
-    ref = [p.clone().requires_grad_(True) for p in start]
-    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
-    ref_opt = _REF(build(ref), **defaults, foreach=False)
-    T.assert_type(opt, _CLS, f"{_NAME}(...)")
-    steps = case["steps"]
-    for step in range(1, steps + 1):
-        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
-        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
-            for o in (opt, ref_opt):
-                for group in o.param_groups:
-                    group["lr"] = group["lr"] * 0.3
-        if step == 4:  # one step through a closure
-            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
-            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
-            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
-            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
-        else:
-            given = []
-            for i, (a, b) in enumerate(zip(mine, ref)):
-                if i == 0 or (i == 1 and r.random() < 0.35):
-                    a.grad = b.grad = None
-                    given.append(None)
-                    continue
-                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
-                if sparse[i]:
-                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
-                if r.random() < 0.08:
-                    g = torch.zeros_like(g)
-                if a.grad is not None and b.grad is not None and r.random() < 0.5:
-                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
-                    b.grad.copy_(g)
-                else:
-                    a.grad, b.grad = g.clone(), g.clone()
-                given.append(g)
-            _watched(f"{_NAME}.step()", opt.step)
-            ref_opt.step()
-            for i, g in enumerate(given):
-                if g is not None:
-                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
-                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
-        for i, (a, b) in enumerate(zip(mine, ref)):
-            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
-            T.assert_close(a, b, atol=atol, rtol=rtol,
-                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
-    opt.zero_grad()
-    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
-    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
-    for i, p in enumerate(mine):
-        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
-            assert p in opt.state and len(opt.state[p]) > 0, \
-                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
-    for key, value in vars(opt).items():
-        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
-        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
-            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
-
-
-_check_class(_CLS)
-for _number, _case in enumerate(_CASES, 1):
-    _run_case(_number, _case)
+check_optimizer(Adagrad, torch.optim.Adagrad, _CASES, name="Adagrad")
 ### END HIDDEN TESTS
 print("✓ Part 2: Adagrad matches torch.optim.Adagrad")
 
@@ -852,8 +605,8 @@ compare_with_torch(lambda ps: RMSProp([{"params": ps[:1], "alpha": 0.9}, {"param
                    lambda ps: torch.optim.RMSprop([{"params": ps[:1], "alpha": 0.9}, {"params": ps[1:], "eps": 1e-2}], lr=0.01, weight_decay=0.1))
 
 ### BEGIN HIDDEN TESTS
-_CLS, _REF, _NAME = RMSProp, torch.optim.RMSprop, "RMSProp"
-_STATEFUL = lambda hyper: True
+from course_grading.optim_check import check_optimizer
+
 _CASES = [
     {"seed": 5301, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.01},
      "groups": [{}, {"alpha": 0.9, "eps": 0.1, "weight_decay": 0.1}, {"alpha": 0.5, "lr": 0.05}]},
@@ -862,131 +615,7 @@ _CASES = [
     {"seed": 5303, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 3e-3, "alpha": 0.95, "eps": 1e-6, "weight_decay": 1e-2},
      "groups": [{}, {"lr": 1e-3, "eps": 0.05}]},
 ]
-import os
-import sys
-
-from course_grading import testing as T
-
-_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
-_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
-               if hasattr(torch, _n))
-_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
-
-
-def _watched(what, fn):
-    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
-    reached = []
-
-    def _profile(frame, event, arg):
-        path = frame.f_code.co_filename
-        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
-            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
-
-    previous = sys.getprofile()
-    sys.setprofile(_profile)
-    try:
-        with T.forbidden(*_FUSED):
-            result = fn()
-    finally:
-        sys.setprofile(previous)
-    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
-    return result
-
-
-def _check_class(cls):
-    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
-        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
-    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
-    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
-
-
-def _closure_for(opt, params, targets):
-    def _hidden_closure():
-        opt.zero_grad()
-        loss = torch.zeros((), dtype=params[1].dtype)
-        for p, t in zip(params[1:], targets[1:]):
-            loss = loss + 0.5 * ((p - t) ** 2).sum()
-        loss.backward()
-        return loss
-    return _hidden_closure
-
-
-def _run_case(number, case):
-    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
-    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
-    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
-    count = r.randint(len(groups) + 2, len(groups) + 4)
-    shapes = [r.choice(_SHAPES) for _ in range(count)]
-    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
-    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
-    sparse = [r.random() < 0.4 for _ in shapes]
-
-    def build(params):
-        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
-
-    mine = [p.clone().requires_grad_(True) for p in start]
-    ref = [p.clone().requires_grad_(True) for p in start]
-    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
-    ref_opt = _REF(build(ref), **defaults, foreach=False)
-    T.assert_type(opt, _CLS, f"{_NAME}(...)")
-    steps = case["steps"]
-    for step in range(1, steps + 1):
-        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
-        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
-            for o in (opt, ref_opt):
-                for group in o.param_groups:
-                    group["lr"] = group["lr"] * 0.3
-        if step == 4:  # one step through a closure
-            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
-            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
-            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
-            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
-        else:
-            given = []
-            for i, (a, b) in enumerate(zip(mine, ref)):
-                if i == 0 or (i == 1 and r.random() < 0.35):
-                    a.grad = b.grad = None
-                    given.append(None)
-                    continue
-                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
-                if sparse[i]:
-                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
-                if r.random() < 0.08:
-                    g = torch.zeros_like(g)
-                if a.grad is not None and b.grad is not None and r.random() < 0.5:
-                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
-                    b.grad.copy_(g)
-                else:
-                    a.grad, b.grad = g.clone(), g.clone()
-                given.append(g)
-            _watched(f"{_NAME}.step()", opt.step)
-            ref_opt.step()
-            for i, g in enumerate(given):
-                if g is not None:
-                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
-                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
-        for i, (a, b) in enumerate(zip(mine, ref)):
-            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
-            T.assert_close(a, b, atol=atol, rtol=rtol,
-                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
-    opt.zero_grad()
-    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
-    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
-    for i, p in enumerate(mine):
-        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
-            assert p in opt.state and len(opt.state[p]) > 0, \
-                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
-    for key, value in vars(opt).items():
-        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
-        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
-            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
-
-
-_check_class(_CLS)
-for _number, _case in enumerate(_CASES, 1):
-    _run_case(_number, _case)
+check_optimizer(RMSProp, torch.optim.RMSprop, _CASES, name="RMSProp")
 ### END HIDDEN TESTS
 print("✓ Part 3: RMSProp matches torch.optim.RMSprop")
 
@@ -1130,8 +759,8 @@ compare_with_torch(lambda ps: Adam([{"params": ps[:2], "betas": (0.8, 0.9)}, {"p
                    lambda ps: torch.optim.Adam([{"params": ps[:2], "betas": (0.8, 0.9)}, {"params": ps[2:], "eps": 1e-2}], lr=0.05, weight_decay=0.1))
 
 ### BEGIN HIDDEN TESTS
-_CLS, _REF, _NAME = Adam, torch.optim.Adam, "Adam"
-_STATEFUL = lambda hyper: True
+from course_grading.optim_check import check_optimizer
+
 _CASES = [
     {"seed": 5401, "dtype": torch.float64, "steps": 60, "defaults": {"lr": 0.05},
      "groups": [{}, {"betas": (0.5, 0.9), "eps": 0.1, "weight_decay": 0.1}, {"betas": (0.0, 0.99), "lr": 0.01}]},
@@ -1140,131 +769,7 @@ _CASES = [
     {"seed": 5403, "dtype": torch.float32, "steps": 50, "defaults": {"lr": 1e-2, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 1e-2},
      "groups": [{}, {"lr": 1e-3, "eps": 0.05}]},
 ]
-import os
-import sys
-
-from course_grading import testing as T
-
-_OPTIM_DIR = os.path.dirname(torch.optim.__file__) + os.sep
-_FUSED = tuple(getattr(torch, _n) for _n in ("_fused_sgd_", "_fused_adagrad_", "_fused_adam_", "_fused_adamw_")
-               if hasattr(torch, _n))
-_SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 3, 3), (4, 1), (7,), (2, 2, 2)]
-
-
-def _watched(what, fn):
-    """fn(), failing if it reaches torch.optim's own algorithms (anything in torch/optim except the base class)."""
-    reached = []
-
-    def _profile(frame, event, arg):
-        path = frame.f_code.co_filename
-        if event == "call" and path.startswith(_OPTIM_DIR) and os.path.basename(path) not in ("optimizer.py", "__init__.py"):
-            reached.append(f"{frame.f_code.co_name} in torch/optim/{os.path.basename(path)}")
-
-    previous = sys.getprofile()
-    sys.setprofile(_profile)
-    try:
-        with T.forbidden(*_FUSED):
-            result = fn()
-    finally:
-        sys.setprofile(previous)
-    assert not reached, f"{what} must run your own code, but it calls PyTorch's implementation ({reached[0]})"
-    return result
-
-
-def _check_class(cls):
-    assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \
-        f"{_NAME} must be a class that subclasses torch.optim.Optimizer"
-    borrowed = [c.__qualname__ for c in cls.__mro__ if c.__module__.startswith("torch") and c is not torch.optim.Optimizer]
-    assert not borrowed, f"{_NAME} must subclass torch.optim.Optimizer directly, not {borrowed[0]}"
-
-
-def _closure_for(opt, params, targets):
-    def _hidden_closure():
-        opt.zero_grad()
-        loss = torch.zeros((), dtype=params[1].dtype)
-        for p, t in zip(params[1:], targets[1:]):
-            loss = loss + 0.5 * ((p - t) ** 2).sum()
-        loss.backward()
-        return loss
-    return _hidden_closure
-
-
-def _run_case(number, case):
-    r, gen = T.py_rng(case["seed"]), T.rng(case["seed"])
-    dtype, groups, defaults = case["dtype"], case["groups"], case["defaults"]
-    atol, rtol = (1e-10, 1e-9) if dtype == torch.float64 else (2e-5, 1e-4)
-    count = r.randint(len(groups) + 2, len(groups) + 4)
-    shapes = [r.choice(_SHAPES) for _ in range(count)]
-    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    targets = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
-    owner = [i % len(groups) for i in range(count)]  # parameter 0 never gets a gradient, parameter 1 now and then
-    scales = [r.choice([1e-3, 0.1, 1.0, 10.0]) for _ in shapes]
-    sparse = [r.random() < 0.4 for _ in shapes]
-
-    def build(params):
-        return [{"params": [p for p, k in zip(params, owner) if k == g], **hyper} for g, hyper in enumerate(groups)]
-
-    mine = [p.clone().requires_grad_(True) for p in start]
-    ref = [p.clone().requires_grad_(True) for p in start]
-    opt = _watched(f"{_NAME}(...)", lambda: _CLS(build(mine), **defaults))
-    ref_opt = _REF(build(ref), **defaults, foreach=False)
-    T.assert_type(opt, _CLS, f"{_NAME}(...)")
-    steps = case["steps"]
-    for step in range(1, steps + 1):
-        where = f"{_NAME}, hidden case {number} ({dtype}, {len(groups)} parameter group(s)), after step {step}"
-        if step == steps // 2:  # a learning-rate schedule changes every group's lr between two steps
-            for o in (opt, ref_opt):
-                for group in o.param_groups:
-                    group["lr"] = group["lr"] * 0.3
-        if step == 4:  # one step through a closure
-            got = _watched(f"{_NAME}.step(closure)", lambda: opt.step(_closure_for(opt, mine, targets)))
-            want = ref_opt.step(_closure_for(ref_opt, ref, targets))
-            assert isinstance(got, torch.Tensor), f"{where}: step(closure) must return the loss the closure returned"
-            T.assert_close(got, want, atol=atol, rtol=rtol, name=f"{where}: the value returned by step(closure)")
-        else:
-            given = []
-            for i, (a, b) in enumerate(zip(mine, ref)):
-                if i == 0 or (i == 1 and r.random() < 0.35):
-                    a.grad = b.grad = None
-                    given.append(None)
-                    continue
-                g = torch.randn(a.shape, generator=gen, dtype=dtype) * scales[i]
-                if sparse[i]:
-                    g = g * (torch.rand(a.shape, generator=gen) < 0.25).to(dtype)
-                if r.random() < 0.08:
-                    g = torch.zeros_like(g)
-                if a.grad is not None and b.grad is not None and r.random() < 0.5:
-                    a.grad.copy_(g)  # written into the existing tensor, as zero_grad(set_to_none=False) + backward() do
-                    b.grad.copy_(g)
-                else:
-                    a.grad, b.grad = g.clone(), g.clone()
-                given.append(g)
-            _watched(f"{_NAME}.step()", opt.step)
-            ref_opt.step()
-            for i, g in enumerate(given):
-                if g is not None:
-                    T.assert_close(mine[i].grad, g, atol=0.0, rtol=0.0,
-                                   name=f"{where}: p.grad of parameter {i} (step() must not change the gradients)")
-        for i, (a, b) in enumerate(zip(mine, ref)):
-            assert a.dtype == dtype, f"{where}: parameter {i} changed its dtype to {a.dtype}"
-            T.assert_close(a, b, atol=atol, rtol=rtol,
-                           name=f"{where}: parameter {i} (shape {tuple(a.shape)}, group {owner[i]}, {groups[owner[i]]})")
-    opt.zero_grad()
-    assert all(p.grad is None for p in mine), f"{_NAME}: zero_grad() (inherited) must set every p.grad to None"
-    assert all(any(k is p for p in mine) for k in opt.state.keys()), f"{_NAME}: self.state must be keyed by the parameters"
-    for i, p in enumerate(mine):
-        if i > 0 and _STATEFUL({**defaults, **groups[owner[i]]}):
-            assert p in opt.state and len(opt.state[p]) > 0, \
-                f"{_NAME}: keep each parameter's running quantities in self.state[p] (found none for parameter {i})"
-    for key, value in vars(opt).items():
-        items = [*value.values()] if isinstance(value, type({})) else [*value] if isinstance(value, (type([]), tuple)) else [value]
-        assert not any(isinstance(v, torch.optim.Optimizer) for v in items), \
-            f"{_NAME}: the attribute {key!r} holds a torch.optim optimizer; write the update yourself"
-
-
-_check_class(_CLS)
-for _number, _case in enumerate(_CASES, 1):
-    _run_case(_number, _case)
+check_optimizer(Adam, torch.optim.Adam, _CASES, name="Adam")
 ### END HIDDEN TESTS
 print("✓ Part 4: Adam matches torch.optim.Adam")
 
