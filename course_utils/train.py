@@ -15,6 +15,7 @@ from .plot import LivePlot
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Penalty = Callable[[nn.Module], torch.Tensor]
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
@@ -53,8 +54,11 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn = F.cros
 
 def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.optim.Optimizer,
                 loss_fn: LossFn = F.cross_entropy, scheduler=None, device: torch.device | None = None,
-                progress: bool = True, description: str = "train") -> dict[str, float]:
-    """One pass over `loader`; `scheduler` (if any) is stepped after every batch, as OneCycleLR expects."""
+                progress: bool = True, description: str = "train", penalty: Penalty | None = None) -> dict[str, float]:
+    """One pass over `loader`; `scheduler` (if any) is stepped after every batch, as OneCycleLR expects.
+
+    `penalty(model)` (e.g. an L1 term) is added to every batch's loss; the reported loss includes it.
+    """
     device = device or next(model.parameters()).device
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
     model.train()
@@ -65,6 +69,8 @@ def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.opti
         with _autocast(device):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
+            if penalty is not None:
+                loss = loss + penalty(model)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -80,10 +86,12 @@ def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.opti
 
 def fit(model: nn.Module, train_loader: Iterable[Batch], optimizer: torch.optim.Optimizer, epochs: int,
         val_loader: Iterable[Batch] | None = None, loss_fn: LossFn = F.cross_entropy, scheduler=None,
-        device: torch.device | None = None, plot: bool = True, progress: bool = True) -> dict[str, list[float]]:
+        device: torch.device | None = None, plot: bool = True, progress: bool = True,
+        penalty: Penalty | None = None) -> dict[str, list[float]]:
     """Train for `epochs`, evaluating on `val_loader` after each; return the history of every metric.
 
-    The history maps "train_loss", "train_acc", "val_loss", "val_acc" to one value per epoch.
+    The history maps "train_loss", "train_acc", "val_loss", "val_acc" to one value per epoch. A `penalty`
+    (a function of the model) is part of the training loss only: "val_loss" is `loss_fn` alone.
     """
     device = device or get_device()
     model.to(device)
@@ -91,12 +99,12 @@ def fit(model: nn.Module, train_loader: Iterable[Batch], optimizer: torch.optim.
     live = LivePlot() if plot else None
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", disable=not progress):
         stats = {"train": train_epoch(model, train_loader, optimizer, loss_fn, scheduler, device, progress,
-                                      description=f"epoch {epoch}")}
+                                      description=f"epoch {epoch}", penalty=penalty)}
         if val_loader is not None:
             stats["val"] = evaluate(model, val_loader, loss_fn, device)
         for split, metrics in stats.items():
             for name, value in metrics.items():
                 history[f"{split}_{name}"].append(value)
         if live is not None:
-            live.update(history)
+            live.update(history, final=epoch == epochs)
     return dict(history)

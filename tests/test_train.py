@@ -36,7 +36,8 @@ def test_accuracy_counts_argmax_matches():
     assert accuracy(logits, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
 
 
-def test_fit_learns_and_records_every_metric_per_epoch(displays):
+def test_fit_learns_and_records_every_metric_per_epoch(displays, no_course_env):
+    no_course_env.setenv("COURSE_WIDGETS", "live")
     seed_everything(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     train, val = blobs_loaders()
@@ -65,3 +66,25 @@ def test_evaluate_is_repeatable_because_it_runs_in_eval_mode():
     _, val = blobs_loaders()
     first, second = evaluate(model, val), evaluate(model, val)
     assert first == second and not model.training
+
+
+def test_headless_fit_draws_one_figure_at_the_end(displays, no_course_env):
+    model = nn.Linear(2, 2)
+    train, val = blobs_loaders()
+    fit(model, train, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3, val_loader=val,
+        device=torch.device("cpu"), progress=False)
+    assert [kind for kind, _ in displays] == ["display"]
+    assert len(displays[0][1].axes[0].lines[0].get_ydata()) == 3  # all three epochs
+
+
+def test_a_penalty_counts_in_the_training_loss_only(displays):
+    train, val = blobs_loaders()
+    histories = []
+    for penalty in (None, lambda model: 100 * model.weight.abs().sum()):
+        seed_everything(0)
+        model = nn.Linear(2, 2)
+        histories.append(fit(model, train, torch.optim.SGD(model.parameters(), lr=1e-3), epochs=1, val_loader=val,
+                             device=torch.device("cpu"), plot=False, progress=False, penalty=penalty))
+    plain, penalised = histories
+    assert penalised["train_loss"][0] > plain["train_loss"][0] + 10
+    assert penalised["val_loss"][0] < plain["train_loss"][0] + 1  # a plain cross-entropy, no penalty in it
