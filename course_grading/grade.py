@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from .course import run_nbgrader
 from .sandbox import require_sandbox
 from .tamper import Finding, scan_notebook
 
@@ -32,15 +33,6 @@ class StudentResult:
     score: float = 0.0
     notes: list[str] = field(default_factory=list)
     findings: list[tuple[str, Finding]] = field(default_factory=list)  # (notebook, finding)
-
-
-def _nbgrader(course: Path, *args: str, timeout: float | None = None,
-              threads: int | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    if threads is not None:
-        env.setdefault("OMP_NUM_THREADS", str(threads))
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def expected_notebooks(course: Path, assignment: str) -> list[str]:
@@ -109,7 +101,7 @@ def autograde_student(course: Path, assignment: str, result: StudentResult, cell
     args = ["autograde", assignment, "--student", result.student, "--force", f"--Execute.timeout={cell_timeout}"]
     for attempt in range(3):
         try:
-            run = _nbgrader(course, *args, timeout=cell_timeout * 40, threads=threads)
+            run = run_nbgrader(course, *args, timeout=cell_timeout * 40, threads=threads)
         except subprocess.TimeoutExpired:
             result.status, result.notes = "error", [*result.notes, "grading took too long and was stopped"]
             return
@@ -161,7 +153,7 @@ def grade_assignment(course: Path, assignment: str, workers: int = 2, cell_timeo
                      students: list[str] | None = None) -> list[StudentResult]:
     """The whole pipeline for every student in submitted/ (or just `students`)."""
     require_sandbox()
-    generated = _nbgrader(course, "generate_assignment", assignment, "--force")  # registers it in the gradebook
+    generated = run_nbgrader(course, "generate_assignment", assignment, "--force")  # registers it in the gradebook
     if generated.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{generated.stderr[-3000:]}")
     expected = expected_notebooks(course, assignment)
@@ -177,7 +169,7 @@ def grade_assignment(course: Path, assignment: str, workers: int = 2, cell_timeo
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(lambda r: autograde_student(course, assignment, r, cell_timeout, threads), to_grade))
     max_score = record_scores(course, assignment, results)
-    feedback = _nbgrader(course, "generate_feedback", assignment, "--force")
+    feedback = run_nbgrader(course, "generate_feedback", assignment, "--force")
     if feedback.returncode != 0:
         print(f"warning: feedback generation reported errors:\n{feedback.stderr[-2000:]}", file=sys.stderr)
     write_reports(course / "reports" / assignment, results, max_score)

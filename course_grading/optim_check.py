@@ -13,6 +13,9 @@ The student's class must subclass `torch.optim.Optimizer` directly, and neither 
 may reach torch/optim's own algorithm files (watched with `sys.setprofile`) or the fused kernels. At the end
 `zero_grad()` must clear the gradients, `self.state` be keyed by the parameters, and no attribute hold a
 torch.optim optimizer. Nothing here knows the update rules: the reference is PyTorch's own class.
+
+For visible tests, `trace(opt, p, grads)` records a one-number parameter step by step and
+`check_closure(opt, w)` checks `step(closure)`.
 """
 from __future__ import annotations
 
@@ -62,6 +65,36 @@ def check_optimizer(cls: Any, reference_cls: type[torch.optim.Optimizer], cases:
     for number, case in enumerate(cases, 1):
         _Run(cls, reference_cls, name, number, case).check(stateful)
 
+
+
+def trace(optimizer: torch.optim.Optimizer, parameter: torch.Tensor, gradients: Sequence[float]) -> list[float]:
+    """Feed `gradients` to a one-number `parameter`, one `optimizer.step()` each; its value after every step."""
+    values = []
+    for gradient in gradients:
+        parameter.grad = torch.tensor(gradient)
+        optimizer.step()
+        values.append(parameter.item())
+    return values
+
+
+def check_closure(optimizer: torch.optim.Optimizer, w: torch.Tensor) -> None:
+    """With w = tensor([3.0]): step(closure) must run the closure with autograd on and return its loss, 9;
+    zero_grad() (inherited from torch.optim.Optimizer) must then clear w.grad."""
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    try:
+        returned = optimizer.step(closure)
+    except RuntimeError as error:
+        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
+                             "inside `with torch.enable_grad():`") from None
+    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
+        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
+    optimizer.zero_grad()
+    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
 
 def _check_class(cls: Any, name: str) -> None:
     assert isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer), \

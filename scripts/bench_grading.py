@@ -18,14 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from course_grading.course import scratch_course
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def scratch_course(assignment: str, students: int, tmp: Path) -> Path:
-    course = tmp / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions", course / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
+def course_with_submissions(assignment: str, students: int, tmp: Path) -> Path:
+    """A scratch course in which `students` students each submitted the reference solution."""
+    course = scratch_course(tmp / "course", ROOT)
     for i in range(students):
         folder = course / "submitted" / f"student{i:03d}" / assignment
         shutil.copytree(ROOT / "solutions" / assignment, folder, ignore=shutil.ignore_patterns("*.pct.py"))
@@ -34,7 +34,7 @@ def scratch_course(assignment: str, students: int, tmp: Path) -> Path:
 
 def grade_seconds(assignment: str, students: int, workers: int, sandbox: bool) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        course = scratch_course(assignment, students, Path(tmp))
+        course = course_with_submissions(assignment, students, Path(tmp))
         env = {**os.environ, "COURSE_GRADING_SANDBOX": "on" if sandbox else "off"}
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "course_grading", "grade", assignment, "--workers", str(workers)],

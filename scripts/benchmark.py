@@ -98,7 +98,7 @@ def run_all(only: str | None) -> dict:
 
 
 def readme_table(results: dict) -> str:
-    rows = ["| # | Lecture | Lecture notebook | Assignment | Lecture CPU time / peak RSS | Solution CPU time / peak RSS |",
+    rows = ["| # | Lecture | Lecture notebook | Assignment | Lecture run time / peak RSS | Solution run time / peak RSS |",
             "|---|---|---|---|---|---|"]
     by_path = results["notebooks"]
     for lecture in sorted(p for p in by_path if p.startswith("lectures/")):

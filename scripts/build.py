@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import jupytext
 import nbformat
+
+from course_grading.course import run_nbgrader, scratch_course
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -46,13 +45,9 @@ def write_notebooks(out_root: Path) -> None:
 
 def generate_release(out_root: Path) -> Path:
     """Run `nbgrader generate_assignment` for every assignment in a scratch course; return its release dir."""
-    scratch = Path(tempfile.mkdtemp(prefix="course-release-"))
-    shutil.copy(ROOT / "nbgrader_config.py", scratch)
-    shutil.copytree(out_root / "solutions", scratch / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    scratch = scratch_course(Path(tempfile.mkdtemp(prefix="course-release-")), ROOT, out_root / "solutions")
     for assignment in sorted(p.name for p in (scratch / "solutions").iterdir() if p.is_dir()):
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-                        "--log-level=WARN"], cwd=scratch, env=env, check=True)
+        run_nbgrader(scratch, "generate_assignment", assignment, "--force", "--log-level=WARN", check=True)
     for notebook in (scratch / "assignments").glob("*/*.ipynb"):
         nb = nbformat.read(notebook, as_version=4)
         nb.metadata.pop("jupytext", None)  # students edit the notebook itself; no paired text file

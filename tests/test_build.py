@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from build import RELEASE_MARKERS, notebook_sources  # noqa: E402
 
+from course_grading.course import scratch_course  # noqa: E402
+
 
 def test_committed_notebooks_and_release_are_up_to_date():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build.py"), "--check"],
@@ -42,3 +44,11 @@ def test_released_answer_cells_are_stubs_and_test_cells_are_locked():
         assert answers and all("raise NotImplementedError" in c.source for c in answers), path
         assert all(m.get("locked") for m in meta if m.get("grade") and not m.get("solution")), path
         assert "jupytext" not in nb.metadata
+
+
+def test_scratch_course_copies_the_config_and_notebooks_but_no_text_sources(tmp_path):
+    course = scratch_course(tmp_path / "course", ROOT)
+    assert (course / "nbgrader_config.py").read_text() == (ROOT / "nbgrader_config.py").read_text()
+    copied = {p.relative_to(course / "solutions") for p in (course / "solutions").rglob("*.ipynb")}
+    assert copied == {p.relative_to(ROOT / "solutions") for p in (ROOT / "solutions").glob("*/*.ipynb")}
+    assert not list(course.rglob("*.pct.py"))

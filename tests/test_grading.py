@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import html
 import importlib.util
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+
+from course_grading.course import run_nbgrader, scratch_course
 
 from submissions import answered, read, with_duplicated_cells, with_syntax_error, without_first_test
 
@@ -32,21 +30,6 @@ def wrong_answers(assignment: str) -> dict[str, str]:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.WRONG_ANSWERS
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True)
-
-
-def make_course(tmp: Path) -> Path:
-    """A scratch copy of the course root with the assignments generated into its gradebook."""
-    course = tmp / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions", course / "solutions", ignore=shutil.ignore_patterns("*.pct.py"))
-    return course
 
 
 def submissions_for(course: Path, assignment: str) -> dict[str, dict[str, nbformat.NotebookNode]]:
@@ -71,8 +54,8 @@ def submissions_for(course: Path, assignment: str) -> dict[str, dict[str, nbform
 
 def round_trip(assignment: str, tmp: Path) -> dict:
     """Generate, submit six students, autograde them in one batch, generate feedback."""
-    course = make_course(tmp)
-    generated = nbgrader(course, "generate_assignment", assignment, "--force")
+    course = scratch_course(tmp / "course", ROOT)
+    generated = run_nbgrader(course, "generate_assignment", assignment, "--force")
     assert generated.returncode == 0, generated.stderr
     students = submissions_for(course, assignment)
     for student, notebooks in students.items():
@@ -80,8 +63,8 @@ def round_trip(assignment: str, tmp: Path) -> dict:
         folder.mkdir(parents=True)
         for name, nb in notebooks.items():
             nbformat.write(nb, folder / name)
-    autograde = nbgrader(course, "autograde", assignment)
-    feedback = nbgrader(course, "generate_feedback", assignment)
+    autograde = run_nbgrader(course, "autograde", assignment)
+    feedback = run_nbgrader(course, "generate_feedback", assignment)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: gradebook.find_submission(assignment, s).score for s in students}
         max_score = gradebook.find_assignment(assignment).max_score

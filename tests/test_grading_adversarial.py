@@ -16,8 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_grading.course import run_nbgrader, scratch_course
+
 from submissions import answered, read, with_first_answer
-from test_grading import ASSIGNMENTS, make_course
+from test_grading import ASSIGNMENTS, ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
                                 reason="bubblewrap is not installed: trustworthy grading is NOT tested here")
@@ -61,9 +63,8 @@ def build_batch(course: Path, assignment: str) -> None:
 
 
 def grade_batch(assignment: str, tmp: Path) -> dict:
-    course = make_course(tmp)
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], cwd=course,
-                   check=True, capture_output=True)
+    course = scratch_course(tmp / "course", ROOT)
+    run_nbgrader(course, "generate_assignment", assignment, "--force", check=True)
     build_batch(course, assignment)
     run = subprocess.run([sys.executable, "-m", "course_grading", "grade", assignment, "--workers", "2",
                           "--cell-timeout", str(CELL_TIMEOUT)], cwd=course, capture_output=True, text=True)

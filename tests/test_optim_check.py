@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.optim.sgd import sgd
 
-from course_grading.optim_check import check_optimizer
+from course_grading.optim_check import check_closure, check_optimizer, trace
 
 CASES = [
     {"seed": 1, "dtype": torch.float64, "steps": 6, "defaults": {"lr": 0.05, "momentum": 0.9},
@@ -128,3 +128,25 @@ def test_an_optimizer_held_in_an_attribute_fails():
 
     with pytest.raises(AssertionError, match="the attribute 'helpers' holds a torch.optim optimizer"):
         check(Holds)
+
+
+def test_trace_and_check_closure_on_a_correct_optimizer():
+    p = torch.tensor(1.0, requires_grad=True)
+    assert trace(Momentum([p], lr=0.1, momentum=0.9), p, [1.0, 1.0]) == pytest.approx([0.9, 0.71])
+    w = torch.tensor([3.0], requires_grad=True)
+    check_closure(Momentum([w], lr=0.25), w)
+    assert w.tolist() == [1.5]
+
+
+class NoGradClosure(Momentum):
+    """Calls the closure without re-enabling autograd inside step()."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        return closure()
+
+
+def test_check_closure_explains_a_closure_run_without_autograd():
+    w = torch.tensor([3.0], requires_grad=True)
+    with pytest.raises(AssertionError, match="enable_grad"):
+        check_closure(NoGradClosure([w], lr=0.1), w)

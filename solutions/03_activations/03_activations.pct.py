@@ -258,8 +258,7 @@ for f in functions:
 ### BEGIN HIDDEN TESTS
 from course_grading import testing as T
 
-_FORBID = [torch.Tensor.backward, torch.autograd.grad, torch.autograd.backward]
-for _module, _names in (
+_FORBID = [torch.Tensor.backward, torch.autograd.grad, torch.autograd.backward] + T.torch_callables(
         (torch, "sigmoid sigmoid_ tanh tanh_ relu relu_ celu celu_ selu selu_ rrelu rrelu_ prelu threshold threshold_ "
                 "logaddexp logaddexp2 logsumexp softmax log_softmax hardtanh"),
         (torch.Tensor, "sigmoid sigmoid_ tanh tanh_ relu relu_ prelu logaddexp logaddexp2 logsumexp softmax log_softmax "
@@ -268,14 +267,10 @@ for _module, _names in (
         (F, "relu relu_ relu6 leaky_relu leaky_relu_ elu elu_ celu celu_ selu selu_ softplus silu mish hardtanh "
             "hardtanh_ threshold threshold_ rrelu rrelu_ prelu logsigmoid tanhshrink softmax log_softmax glu "
             "binary_cross_entropy_with_logits soft_margin_loss"),
-        (torch._C._nn, "elu elu_ leaky_relu leaky_relu_ softplus log_sigmoid hardtanh hardtanh_")):
-    _FORBID += [getattr(_module, _n) for _n in _names.split() if hasattr(_module, _n)]
-for _op in ("sigmoid sigmoid_ tanh tanh_ relu relu_ elu elu_ leaky_relu leaky_relu_ softplus silu logaddexp "
-            "log_sigmoid_forward hardtanh threshold sigmoid_backward tanh_backward elu_backward "
-            "leaky_relu_backward softplus_backward threshold_backward").split():
-    if hasattr(torch.ops.aten, _op):
-        _packet = getattr(torch.ops.aten, _op)
-        _FORBID += [_packet] + [getattr(_packet, _o) for _o in _packet.overloads()]
+        (torch._C._nn, "elu elu_ leaky_relu leaky_relu_ softplus log_sigmoid hardtanh hardtanh_"),
+        aten="sigmoid sigmoid_ tanh tanh_ relu relu_ elu elu_ leaky_relu leaky_relu_ softplus silu logaddexp "
+             "log_sigmoid_forward hardtanh threshold sigmoid_backward tanh_backward elu_backward "
+             "leaky_relu_backward softplus_backward threshold_backward")
 
 
 def _ref_sigmoid(t):
@@ -472,14 +467,9 @@ assert y.dtype == torch.float32, f"a float32 input should give a float32 output,
 ### BEGIN HIDDEN TESTS
 from course_grading import testing as T
 
-_FORBID = [torch.Tensor.backward, torch.autograd.grad, torch.nn.functional.elu]
-for _module, _names in ((torch, "celu celu_ selu selu_"), (F, "elu elu_ celu celu_ selu selu_"),
-                        (torch._C._nn, "elu elu_"), (torch.Tensor, "numpy __array__ tolist")):
-    _FORBID += [getattr(_module, _n) for _n in _names.split() if hasattr(_module, _n)]
-for _op in ("elu", "elu_", "elu_backward", "celu", "selu"):
-    if hasattr(torch.ops.aten, _op):
-        _packet = getattr(torch.ops.aten, _op)
-        _FORBID += [_packet] + [getattr(_packet, _o) for _o in _packet.overloads()]
+_FORBID = [torch.Tensor.backward, torch.autograd.grad, torch.nn.functional.elu] + T.torch_callables(
+    (torch, "celu celu_ selu selu_"), (F, "elu elu_ celu celu_ selu selu_"), (torch._C._nn, "elu elu_"),
+    (torch.Tensor, "numpy __array__ tolist"), aten="elu elu_ elu_backward celu selu")
 
 
 def _ref_elu(x, alpha):

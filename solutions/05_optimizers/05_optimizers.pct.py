@@ -256,54 +256,24 @@ class SGDMomentum(torch.optim.Optimizer):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_sgd_momentum", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-def _trace(opt, p, grads):
-    """Feed the gradients one step at a time; the parameter's value after each step."""
-    values = []
-    for g in grads:
-        p.grad = torch.tensor(g)
-        opt.step()
-        values.append(p.item())
-    return values
-
-
-def _close(actual, expected, name, tol=1e-6):
-    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
-        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
-
-
-def _check_closure(opt, w):
-    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
-    def closure():
-        opt.zero_grad()
-        loss = (w ** 2).sum()
-        loss.backward()
-        return loss
-
-    try:
-        returned = opt.step(closure)
-    except RuntimeError as error:
-        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
-                             "inside `with torch.enable_grad():`") from None
-    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
-        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
-    opt.zero_grad()
-    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
-
+from course_grading import testing as T
+from course_grading.optim_check import check_closure, trace
 
 assert issubclass(SGDMomentum, torch.optim.Optimizer), "SGDMomentum must subclass torch.optim.Optimizer"
 
 # constant gradient 1 from theta = 1, lr = 0.1
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(SGDMomentum([p], lr=0.1), p, [1.0, 1.0, 1.0]), [0.9, 0.8, 0.7], "plain SGD (momentum=0)")
+T.assert_close(trace(SGDMomentum([p], lr=0.1), p, [1.0, 1.0, 1.0]), [0.9, 0.8, 0.7],
+               atol=1e-6, rtol=0, name="plain SGD (momentum=0)")
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(SGDMomentum([p], lr=0.1, momentum=0.9), p, [1.0, 1.0, 1.0]), [0.9, 0.71, 0.439],
-       "momentum 0.9: buffers 1, 1.9, 2.71, steps 0.1, 0.19, 0.271")
+T.assert_close(trace(SGDMomentum([p], lr=0.1, momentum=0.9), p, [1.0, 1.0, 1.0]), [0.9, 0.71, 0.439],
+               atol=1e-6, rtol=0, name="momentum 0.9: buffers 1, 1.9, 2.71, steps 0.1, 0.19, 0.271")
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(SGDMomentum([p], lr=0.1, momentum=0.9, nesterov=True), p, [1.0, 1.0, 1.0]), [0.81, 0.539, 0.1951],
-       "Nesterov 0.9: directions g + 0.9*b = 1.9, 2.71, 3.439")
+T.assert_close(trace(SGDMomentum([p], lr=0.1, momentum=0.9, nesterov=True), p, [1.0, 1.0, 1.0]), [0.81, 0.539, 0.1951],
+               atol=1e-6, rtol=0, name="Nesterov 0.9: directions g + 0.9*b = 1.9, 2.71, 3.439")
 p = torch.tensor(2.0, requires_grad=True)
-_close(_trace(SGDMomentum([p], lr=0.1, weight_decay=0.5), p, [0.0, 0.0]), [1.9, 1.805],
-       "weight decay 0.5 with a zero gradient: g = 0.5 * theta, so theta shrinks by 5% per step")
+T.assert_close(trace(SGDMomentum([p], lr=0.1, weight_decay=0.5), p, [0.0, 0.0]), [1.9, 1.805],
+               atol=1e-6, rtol=0, name="weight decay 0.5 with a zero gradient: g = 0.5 * theta, so theta shrinks by 5% per step")
 
 # a parameter without a gradient is skipped; the gradient itself is never modified
 p, q = torch.tensor([1.0, -1.0], requires_grad=True), torch.tensor([5.0], requires_grad=True)
@@ -312,11 +282,11 @@ p.grad = torch.tensor([1.0, 2.0])
 opt.step()
 assert q.tolist() == [5.0], f"q has no gradient (q.grad is None): it must not change, got {q.tolist()}"
 assert p.grad.tolist() == [1.0, 2.0], f"step() must not modify p.grad (got {p.grad.tolist()}): use g = g.add(...)"
-_close(p.tolist(), [0.45, -1.95], "theta - lr * (grad + 0.1 * theta)")
+T.assert_close(p.tolist(), [0.45, -1.95], atol=1e-6, rtol=0, name="theta - lr * (grad + 0.1 * theta)")
 
 # step(closure) calls the closure with autograd on and returns its loss
 w = torch.tensor([3.0], requires_grad=True)
-_check_closure(SGDMomentum([w], lr=0.25), w)
+check_closure(SGDMomentum([w], lr=0.25), w)
 assert w.tolist() == [1.5], f"one step on w**2 from w = 3 with lr = 0.25: w = 3 - 0.25 * 6 = 1.5, got {w.tolist()}"
 
 # against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
@@ -403,55 +373,27 @@ class Adagrad(torch.optim.Optimizer):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_adagrad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-def _trace(opt, p, grads):
-    values = []
-    for g in grads:
-        p.grad = torch.tensor(g)
-        opt.step()
-        values.append(p.item())
-    return values
-
-
-def _close(actual, expected, name, tol=1e-6):
-    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
-        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
-
-
-def _check_closure(opt, w):
-    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
-    def closure():
-        opt.zero_grad()
-        loss = (w ** 2).sum()
-        loss.backward()
-        return loss
-
-    try:
-        returned = opt.step(closure)
-    except RuntimeError as error:
-        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
-                             "inside `with torch.enable_grad():`") from None
-    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
-        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
-    opt.zero_grad()
-    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
-
+from course_grading import testing as T
+from course_grading.optim_check import check_closure, trace
 
 assert issubclass(Adagrad, torch.optim.Optimizer), "Adagrad must subclass torch.optim.Optimizer"
 
 # constant gradient 1 from theta = 1, lr = 0.5: G = 1, 2, 3, so the steps are 0.5/1, 0.5/sqrt(2), 0.5/sqrt(3)
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(Adagrad([p], lr=0.5), p, [1.0, 1.0, 1.0]), [0.5, 0.5 - 0.5 / 2 ** 0.5, 0.5 - 0.5 / 2 ** 0.5 - 0.5 / 3 ** 0.5],
-       "Adagrad with a constant gradient: the steps shrink like 1/sqrt(t)")
+T.assert_close(trace(Adagrad([p], lr=0.5), p, [1.0, 1.0, 1.0]), [0.5, 0.5 - 0.5 / 2 ** 0.5, 0.5 - 0.5 / 2 ** 0.5 - 0.5 / 3 ** 0.5],
+               atol=1e-6, rtol=0, name="Adagrad with a constant gradient: the steps shrink like 1/sqrt(t)")
 # the step does not depend on the gradient's scale (first step: g / |g| = sign(g))
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(Adagrad([p], lr=0.5), p, [-100.0, 0.01]), [1.5, 1.5 - 0.5 * 0.01 / (100.0 ** 2 + 0.01 ** 2) ** 0.5],
-       "Adagrad with gradients -100, then 0.01")
+T.assert_close(trace(Adagrad([p], lr=0.5), p, [-100.0, 0.01]), [1.5, 1.5 - 0.5 * 0.01 / (100.0 ** 2 + 0.01 ** 2) ** 0.5],
+               atol=1e-6, rtol=0, name="Adagrad with gradients -100, then 0.01")
 # epsilon is added after the square root: 1 - 0.5 * 1 / (sqrt(1) + 0.5) = 0.6667 (not 1 - 0.5 / sqrt(1.5))
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(Adagrad([p], lr=0.5, eps=0.5), p, [1.0]), [1.0 - 0.5 / 1.5], "Adagrad with eps=0.5: g / (sqrt(G) + eps)")
+T.assert_close(trace(Adagrad([p], lr=0.5, eps=0.5), p, [1.0]), [1.0 - 0.5 / 1.5],
+               atol=1e-6, rtol=0, name="Adagrad with eps=0.5: g / (sqrt(G) + eps)")
 # weight decay: g = grad + 0.5 * theta = 1 at theta = 2 with a zero gradient
 p = torch.tensor(2.0, requires_grad=True)
-_close(_trace(Adagrad([p], lr=0.1, weight_decay=0.5), p, [0.0]), [1.9], "Adagrad with weight_decay=0.5")
+T.assert_close(trace(Adagrad([p], lr=0.1, weight_decay=0.5), p, [0.0]), [1.9],
+               atol=1e-6, rtol=0, name="Adagrad with weight_decay=0.5")
 # a coordinate whose gradient is always 0 does not move (0 / eps = 0); a parameter with grad None is skipped
 p, q = torch.tensor([1.0, 1.0], requires_grad=True), torch.tensor(3.0, requires_grad=True)
 opt = Adagrad([p, q], lr=0.1)
@@ -463,7 +405,7 @@ assert p.grad.tolist() == [0.0, 2.0], "step() must not modify p.grad"
 
 # step(closure) and zero_grad()
 w = torch.tensor([3.0], requires_grad=True)
-_check_closure(Adagrad([w], lr=0.1), w)
+check_closure(Adagrad([w], lr=0.1), w)
 
 # against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
 compare_with_torch(lambda ps: Adagrad([{"params": ps[:1], "eps": 1e-3}, {"params": ps[1:], "weight_decay": 0.1}], lr=0.3),
@@ -543,62 +485,32 @@ class RMSProp(torch.optim.Optimizer):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_rmsprop", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-def _trace(opt, p, grads):
-    values = []
-    for g in grads:
-        p.grad = torch.tensor(g)
-        opt.step()
-        values.append(p.item())
-    return values
-
-
-def _close(actual, expected, name, tol=1e-6):
-    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
-        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
-
-
-def _check_closure(opt, w):
-    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
-    def closure():
-        opt.zero_grad()
-        loss = (w ** 2).sum()
-        loss.backward()
-        return loss
-
-    try:
-        returned = opt.step(closure)
-    except RuntimeError as error:
-        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
-                             "inside `with torch.enable_grad():`") from None
-    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
-        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
-    opt.zero_grad()
-    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
-
+from course_grading import testing as T
+from course_grading.optim_check import check_closure, trace
 
 assert issubclass(RMSProp, torch.optim.Optimizer), "RMSProp must subclass torch.optim.Optimizer"
 
 # constant gradient 1, alpha = 0.9, lr = 0.01: v = 0.1, 0.19, 0.271, steps 0.01 / sqrt(v)
 p = torch.tensor(1.0, requires_grad=True)
 steps = [0.01 / 0.1 ** 0.5, 0.01 / 0.19 ** 0.5, 0.01 / 0.271 ** 0.5]
-_close(_trace(RMSProp([p], lr=0.01, alpha=0.9), p, [1.0, 1.0, 1.0]),
-       [1 - steps[0], 1 - steps[0] - steps[1], 1 - steps[0] - steps[1] - steps[2]],
-       "RMSProp, constant gradient 1, alpha=0.9: v = 0.1, 0.19, 0.271 (v starts at 0)")
+T.assert_close(trace(RMSProp([p], lr=0.01, alpha=0.9), p, [1.0, 1.0, 1.0]), [1 - steps[0], 1 - steps[0] - steps[1], 1 - steps[0] - steps[1] - steps[2]],
+               atol=1e-6, rtol=0, name="RMSProp, constant gradient 1, alpha=0.9: v = 0.1, 0.19, 0.271 (v starts at 0)")
 # epsilon after the square root: v = 0.1 * 4 = 0.4, step 0.1 * 2 / (sqrt(0.4) + 0.5)
 p = torch.tensor(0.0, requires_grad=True)
-_close(_trace(RMSProp([p], lr=0.1, alpha=0.9, eps=0.5), p, [2.0]), [-0.2 / (0.4 ** 0.5 + 0.5)],
-       "RMSProp with eps=0.5: g / (sqrt(v) + eps)")
+T.assert_close(trace(RMSProp([p], lr=0.1, alpha=0.9, eps=0.5), p, [2.0]), [-0.2 / (0.4 ** 0.5 + 0.5)],
+               atol=1e-6, rtol=0, name="RMSProp with eps=0.5: g / (sqrt(v) + eps)")
 # weight decay, a zero coordinate, and a parameter without a gradient
 p, q = torch.tensor([2.0, 0.0], requires_grad=True), torch.tensor(3.0, requires_grad=True)
 opt = RMSProp([p, q], lr=0.1, alpha=0.75, weight_decay=0.5)
 p.grad = torch.tensor([0.0, 0.0])
 opt.step()
-_close(p.tolist(), [2.0 - 0.1 * 1.0 / (0.25 ** 0.5 + 1e-8), 0.0], "RMSProp, weight_decay=0.5 at theta = (2, 0) with a zero gradient")
+T.assert_close(p.tolist(), [2.0 - 0.1 * 1.0 / (0.25 ** 0.5 + 1e-8), 0.0],
+               atol=1e-6, rtol=0, name="RMSProp, weight_decay=0.5 at theta = (2, 0) with a zero gradient")
 assert q.item() == 3.0 and p.grad.tolist() == [0.0, 0.0], "skip grad None, and do not modify p.grad"
 
 # step(closure) and zero_grad()
 w = torch.tensor([3.0], requires_grad=True)
-_check_closure(RMSProp([w], lr=0.1), w)
+check_closure(RMSProp([w], lr=0.1), w)
 
 # against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
 compare_with_torch(lambda ps: RMSProp([{"params": ps[:1], "alpha": 0.9}, {"params": ps[1:], "eps": 1e-2}], lr=0.01, weight_decay=0.1),
@@ -690,56 +602,28 @@ class Adam(torch.optim.Optimizer):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_adam", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-def _trace(opt, p, grads):
-    values = []
-    for g in grads:
-        p.grad = torch.tensor(g)
-        opt.step()
-        values.append(p.item())
-    return values
-
-
-def _close(actual, expected, name, tol=1e-6):
-    assert len(actual) == len(expected) and all(abs(a - e) <= tol for a, e in zip(actual, expected)), \
-        f"{name}: expected {expected}, got {[float(f'{a:.6g}') for a in actual]}"
-
-
-def _check_closure(opt, w):
-    """With w = [3.0]: step(closure) must run the closure with autograd on and return its loss, 9."""
-    def closure():
-        opt.zero_grad()
-        loss = (w ** 2).sum()
-        loss.backward()
-        return loss
-
-    try:
-        returned = opt.step(closure)
-    except RuntimeError as error:
-        raise AssertionError(f"step(closure) failed ({error}). step() runs under torch.no_grad(): call the closure "
-                             "inside `with torch.enable_grad():`") from None
-    assert isinstance(returned, torch.Tensor) and returned.item() == 9.0, \
-        f"step(closure) must return the loss the closure returned (9.0), got {returned!r}"
-    opt.zero_grad()
-    assert w.grad is None, "zero_grad() comes from torch.optim.Optimizer: do not override it"
-
+from course_grading import testing as T
+from course_grading.optim_check import check_closure, trace
 
 assert issubclass(Adam, torch.optim.Optimizer), "Adam must subclass torch.optim.Optimizer"
 
 # a constant gradient: with bias correction m_hat = g and v_hat = g^2 exactly, so every step is lr * g / (|g| + eps)
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(Adam([p], lr=0.1), p, [2.0, 2.0, 2.0]), [0.9, 0.8, 0.7],
-       "Adam, constant gradient 2, lr=0.1: steps of 0.1 from the first one (without bias correction the first is 0.316)")
+T.assert_close(trace(Adam([p], lr=0.1), p, [2.0, 2.0, 2.0]), [0.9, 0.8, 0.7],
+               atol=1e-6, rtol=0, name="Adam, constant gradient 2, lr=0.1: steps of 0.1 from the first one (without bias correction the first is 0.316)")
 # epsilon after the square root of the corrected v_hat: 0.1 * 2 / (2 + 1)
 p = torch.tensor(1.0, requires_grad=True)
-_close(_trace(Adam([p], lr=0.1, eps=1.0), p, [2.0]), [1.0 - 0.2 / 3.0], "Adam with eps=1: m_hat / (sqrt(v_hat) + eps)")
+T.assert_close(trace(Adam([p], lr=0.1, eps=1.0), p, [2.0]), [1.0 - 0.2 / 3.0],
+               atol=1e-6, rtol=0, name="Adam with eps=1: m_hat / (sqrt(v_hat) + eps)")
 # gradients 1 then -1, betas (0.5, 0.5): m = 0.5, then 0.25 - 0.5 = -0.25; v = 0.5, then 0.75; t = 2 corrects by 0.75
 p = torch.tensor(0.0, requires_grad=True)
 m_hat, v_hat = -0.25 / 0.75, 0.75 / 0.75
-_close(_trace(Adam([p], lr=0.1, betas=(0.5, 0.5), eps=0.0), p, [1.0, -1.0]), [-0.1, -0.1 - 0.1 * m_hat / v_hat ** 0.5],
-       "Adam, betas=(0.5, 0.5), gradients 1 then -1")
+T.assert_close(trace(Adam([p], lr=0.1, betas=(0.5, 0.5), eps=0.0), p, [1.0, -1.0]), [-0.1, -0.1 - 0.1 * m_hat / v_hat ** 0.5],
+               atol=1e-6, rtol=0, name="Adam, betas=(0.5, 0.5), gradients 1 then -1")
 # weight decay is added to the gradient: g = 0 + 0.5 * 2 = 1 > 0, a step of -lr
 p = torch.tensor(2.0, requires_grad=True)
-_close(_trace(Adam([p], lr=0.1, weight_decay=0.5), p, [0.0]), [1.9], "Adam, weight_decay=0.5 with a zero gradient")
+T.assert_close(trace(Adam([p], lr=0.1, weight_decay=0.5), p, [0.0]), [1.9],
+               atol=1e-6, rtol=0, name="Adam, weight_decay=0.5 with a zero gradient")
 # each parameter counts its own steps: q gets its first gradient at the second step, so its first step is lr * sign(g)
 p, q = torch.tensor(0.0, requires_grad=True), torch.tensor(0.0, requires_grad=True)
 opt = Adam([p, q], lr=0.1, betas=(0.5, 0.5))
@@ -747,12 +631,13 @@ p.grad = torch.tensor(1.0)
 opt.step()
 p.grad, q.grad = torch.tensor(1.0), torch.tensor(3.0)
 opt.step()
-_close([q.item()], [-0.1], "a parameter's first update (here at the optimizer's second step) must use t = 1 for that parameter")
+T.assert_close([q.item()], [-0.1],
+               atol=1e-6, rtol=0, name="a parameter's first update (here at the optimizer's second step) must use t = 1 for that parameter")
 assert q.grad.item() == 3.0, "step() must not modify p.grad"
 
 # step(closure) and zero_grad()
 w = torch.tensor([3.0], requires_grad=True)
-_check_closure(Adam([w], lr=0.1), w)
+check_closure(Adam([w], lr=0.1), w)
 
 # against PyTorch, with two parameter groups and a parameter that sometimes has no gradient
 compare_with_torch(lambda ps: Adam([{"params": ps[:2], "betas": (0.8, 0.9)}, {"params": ps[2:], "eps": 1e-2}], lr=0.05, weight_decay=0.1),

@@ -229,22 +229,7 @@ for shape, Reference in [((6, 3), nn.BatchNorm1d), ((4, 3, 5, 5), nn.BatchNorm2d
 ### BEGIN HIDDEN TESTS
 from course_grading import testing as T
 
-_FORBIDDEN = []
-for _module, _names in ((F, "batch_norm instance_norm layer_norm group_norm rms_norm local_response_norm"),
-                        (torch, "batch_norm instance_norm layer_norm group_norm rms_norm native_batch_norm "
-                                "_native_batch_norm_legit _native_batch_norm_legit_no_training _batch_norm_impl_index "
-                                "batch_norm_elemt batch_norm_stats batch_norm_update_stats batch_norm_gather_stats "
-                                "batch_norm_gather_stats_with_counts batch_norm_backward_elemt "
-                                "batch_norm_backward_reduce cudnn_batch_norm miopen_batch_norm native_layer_norm "
-                                "native_group_norm quantized_batch_norm _fused_rms_norm")):
-    _FORBIDDEN += [getattr(_module, _n) for _n in _names.split() if hasattr(_module, _n)]
-for _op in ("batch_norm native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional "
-            "_native_batch_norm_legit_no_training _batch_norm_with_update _batch_norm_with_update_functional "
-            "_batch_norm_no_update batch_norm_backward native_batch_norm_backward cudnn_batch_norm miopen_batch_norm "
-            "instance_norm layer_norm native_layer_norm group_norm native_group_norm rms_norm").split():
-    if hasattr(torch.ops.aten, _op):
-        _packet = getattr(torch.ops.aten, _op)
-        _FORBIDDEN += [_packet] + [getattr(_packet, _o) for _o in _packet.overloads()]
+_FORBIDDEN = T.pytorch_implementations("normalization")
 
 _py, _gen = T.py_rng(6101), T.rng(6102)
 for _case in range(24):
@@ -415,16 +400,7 @@ assert zeros.shape == x.shape and (zeros == 0).all(), "p = 1 drops everything: t
 ### BEGIN HIDDEN TESTS
 from course_grading import testing as T
 
-_FORBIDDEN = []
-for _module, _names in ((F, "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout"),
-                        (torch, "dropout dropout_ feature_dropout feature_dropout_ alpha_dropout alpha_dropout_ "
-                                "feature_alpha_dropout feature_alpha_dropout_ native_dropout _fused_dropout"),
-                        (torch.Tensor, "dropout")):
-    _FORBIDDEN += [getattr(_module, _n) for _n in _names.split() if hasattr(_module, _n)]
-for _op in "dropout native_dropout native_dropout_backward _fused_dropout feature_dropout alpha_dropout".split():
-    if hasattr(torch.ops.aten, _op):
-        _packet = getattr(torch.ops.aten, _op)
-        _FORBIDDEN += [_packet] + [getattr(_packet, _o) for _o in _packet.overloads()]
+_FORBIDDEN = T.pytorch_implementations("dropout")
 
 for _bad in (-0.01, 1.01, 2):
     try:
@@ -863,23 +839,6 @@ from course_grading import testing as T
 _train_images, _train_labels = image_tensors(load_fashion_mnist(train=True), limit=1000)
 _val_images, _val_labels = image_tensors(load_fashion_mnist(train=False))
 assert len(_train_labels) == 1000 and len(_val_labels) == 10_000, "Fashion-MNIST should give 1,000 + 10,000 images"
-
-
-def _ref_accuracy(_model, _images, _labels):
-    _dev = next(_model.parameters()).device
-    _model.eval()
-    _correct = 0
-    with torch.no_grad():
-        for _start in range(0, len(_labels), 2500):
-            _logits = _model(_images[_start:_start + 2500].to(_dev))
-            T.assert_type(_logits, torch.Tensor, name="the model's output")
-            assert tuple(_logits.shape) == (len(_labels[_start:_start + 2500]), 10), (
-                f"the model maps a batch of images to logits of shape {tuple(_logits.shape)}, expected (batch, 10)")
-            _predicted = _logits.float().argmax(dim=1).cpu().tolist()
-            _correct += sum(int(_a == _b) for _a, _b in zip(_predicted, _labels[_start:_start + 2500].tolist()))
-    return _correct / len(_labels)
-
-
 _measured = {}
 for _name, _model in (("baseline_model", baseline_model), ("regularised_model", regularised_model)):
     assert isinstance(_model, nn.Module), f"{_name} should be an nn.Module"
@@ -887,8 +846,8 @@ for _name, _model in (("baseline_model", baseline_model), ("regularised_model", 
     assert _sizes == [(784, 512), (512, 512), (512, 10)], f"{_name} has the linear layers {_sizes}"
     assert not any(isinstance(_m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)) for _m in _model.modules()), (
         f"{_name} must not contain convolutions")
-    _train_acc = _ref_accuracy(_model, _train_images, _train_labels)
-    _val_acc = _ref_accuracy(_model, _val_images, _val_labels)
+    _train_acc = T.accuracy(_model, _train_images, _train_labels)
+    _val_acc = T.accuracy(_model, _val_images, _val_labels)
     _measured[_name] = (_train_acc, _val_acc, _train_acc - _val_acc)
 _plain = {nn.Sequential, nn.Flatten, nn.Linear, nn.ReLU}
 _extra = sorted({type(_m).__name__ for _m in baseline_model.modules()} - {_t.__name__ for _t in _plain})
