@@ -109,56 +109,57 @@ def torch_callables(*specs: tuple[Any, str], aten: str = "") -> list[Callable]:
     return found
 
 
-def _families() -> dict[str, list[Callable]]:
-    F, nn_c = torch.nn.functional, torch._C._nn
-    return {
-        "convolution": torch_callables(
-            (F, "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d conv_tbc"),
-            (torch, "convolution _convolution _convolution_mode mkldnn_convolution cudnn_convolution conv1d conv2d "
-                    "conv3d conv_transpose1d conv_transpose2d conv_transpose3d conv_tbc"),
-            (nn_c, "thnn_conv2d slow_conv3d slow_conv_dilated2d _conv_depthwise2d"),
-            aten="convolution _convolution convolution_backward conv2d mkldnn_convolution thnn_conv2d"),
-        "pooling": torch_callables(
-            (F, "max_pool1d max_pool2d max_pool3d max_pool1d_with_indices max_pool2d_with_indices "
-                "max_pool3d_with_indices avg_pool1d avg_pool2d avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
-                "adaptive_max_pool3d adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d lp_pool1d "
-                "lp_pool2d lp_pool3d fractional_max_pool2d"),
-            (torch, "max_pool1d max_pool2d max_pool3d max_pool1d_with_indices avg_pool1d mkldnn_max_pool2d "
-                    "quantized_max_pool2d _adaptive_avg_pool2d"),
-            (nn_c, "max_pool2d_with_indices max_pool3d_with_indices avg_pool2d avg_pool3d adaptive_max_pool2d "
-                   "adaptive_avg_pool2d fractional_max_pool2d"),
-            aten="max_pool2d max_pool2d_with_indices avg_pool2d adaptive_avg_pool2d _adaptive_avg_pool2d "
-                 "adaptive_max_pool2d mkldnn_max_pool2d"),
-        "normalization": torch_callables(
-            (F, "batch_norm instance_norm layer_norm group_norm rms_norm local_response_norm"),
-            (torch, "batch_norm instance_norm layer_norm group_norm rms_norm native_batch_norm "
-                    "_native_batch_norm_legit _native_batch_norm_legit_no_training _batch_norm_impl_index "
-                    "batch_norm_elemt batch_norm_stats batch_norm_update_stats batch_norm_gather_stats "
-                    "batch_norm_gather_stats_with_counts batch_norm_backward_elemt batch_norm_backward_reduce "
-                    "cudnn_batch_norm miopen_batch_norm native_layer_norm native_group_norm quantized_batch_norm "
-                    "_fused_rms_norm"),
-            aten="batch_norm native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional "
-                 "_native_batch_norm_legit_no_training _batch_norm_with_update _batch_norm_with_update_functional "
-                 "_batch_norm_no_update batch_norm_backward native_batch_norm_backward cudnn_batch_norm "
-                 "miopen_batch_norm instance_norm layer_norm native_layer_norm group_norm native_group_norm "
-                 "rms_norm"),
-        "dropout": torch_callables(
-            (F, "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout"),
-            (torch, "dropout dropout_ feature_dropout feature_dropout_ alpha_dropout alpha_dropout_ "
-                    "feature_alpha_dropout feature_alpha_dropout_ native_dropout _fused_dropout"),
-            (torch.Tensor, "dropout"),
-            aten="dropout native_dropout native_dropout_backward _fused_dropout feature_dropout alpha_dropout"),
-    }
+_F, _NN_C = torch.nn.functional, torch._C._nn
+_FAMILIES: dict[str, tuple[list[tuple[Any, str]], str]] = {  # family -> (namespace specs, aten operators)
+    "convolution": (
+        [(_F, "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d conv_tbc"),
+         (torch, "convolution _convolution _convolution_mode mkldnn_convolution cudnn_convolution conv1d conv2d "
+                 "conv3d conv_transpose1d conv_transpose2d conv_transpose3d conv_tbc"),
+         (_NN_C, "thnn_conv2d slow_conv3d slow_conv_dilated2d _conv_depthwise2d")],
+        "convolution _convolution convolution_backward conv2d mkldnn_convolution thnn_conv2d"),
+    "pooling": (
+        [(_F, "max_pool1d max_pool2d max_pool3d max_pool1d_with_indices max_pool2d_with_indices "
+              "max_pool3d_with_indices avg_pool1d avg_pool2d avg_pool3d adaptive_max_pool1d adaptive_max_pool2d "
+              "adaptive_max_pool3d adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d lp_pool1d "
+              "lp_pool2d lp_pool3d fractional_max_pool2d"),
+         (torch, "max_pool1d max_pool2d max_pool3d max_pool1d_with_indices avg_pool1d mkldnn_max_pool2d "
+                 "quantized_max_pool2d _adaptive_avg_pool2d"),
+         (_NN_C, "max_pool2d_with_indices max_pool3d_with_indices avg_pool2d avg_pool3d adaptive_max_pool2d "
+                 "adaptive_avg_pool2d fractional_max_pool2d")],
+        "max_pool2d max_pool2d_with_indices avg_pool2d adaptive_avg_pool2d _adaptive_avg_pool2d "
+        "adaptive_max_pool2d mkldnn_max_pool2d"),
+    "normalization": (
+        [(_F, "batch_norm instance_norm layer_norm group_norm rms_norm local_response_norm"),
+         (torch, "batch_norm instance_norm layer_norm group_norm rms_norm native_batch_norm "
+                 "_native_batch_norm_legit _native_batch_norm_legit_no_training _batch_norm_impl_index "
+                 "batch_norm_elemt batch_norm_stats batch_norm_update_stats batch_norm_gather_stats "
+                 "batch_norm_gather_stats_with_counts batch_norm_backward_elemt batch_norm_backward_reduce "
+                 "cudnn_batch_norm miopen_batch_norm native_layer_norm native_group_norm quantized_batch_norm "
+                 "_fused_rms_norm")],
+        "batch_norm native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional "
+        "_native_batch_norm_legit_no_training _batch_norm_with_update _batch_norm_with_update_functional "
+        "_batch_norm_no_update batch_norm_backward native_batch_norm_backward cudnn_batch_norm miopen_batch_norm "
+        "instance_norm layer_norm native_layer_norm group_norm native_group_norm rms_norm"),
+    "dropout": (
+        [(_F, "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout"),
+         (torch, "dropout dropout_ feature_dropout feature_dropout_ alpha_dropout alpha_dropout_ "
+                 "feature_alpha_dropout feature_alpha_dropout_ native_dropout _fused_dropout"),
+         (torch.Tensor, "dropout")],
+        "dropout native_dropout native_dropout_backward _fused_dropout feature_dropout alpha_dropout"),
+}
 
 
 def pytorch_implementations(*families: str) -> list[Callable]:
     """PyTorch's own implementations of what an assignment asks students to write, for `forbidden`:
     any of "convolution", "pooling", "normalization", "dropout" (every spelling: functional, torch, aten)."""
-    available = _families()
-    unknown = set(families) - set(available)
+    unknown = set(families) - set(_FAMILIES)
     if unknown:
-        raise ValueError(f"unknown families {sorted(unknown)}; choose from {sorted(available)}")
-    return [f for family in families for f in available[family]]
+        raise ValueError(f"unknown families {sorted(unknown)}; choose from {sorted(_FAMILIES)}")
+    found = []
+    for family in families:
+        specs, aten = _FAMILIES[family]
+        found += torch_callables(*specs, aten=aten)
+    return found
 
 
 @torch.no_grad()

@@ -8,6 +8,7 @@ finds them and never touches the network. The code path is the same in both case
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -130,3 +131,25 @@ class TensorLoader:
         for batch in range(len(self)):
             index = order[batch * self.batch_size:(batch + 1) * self.batch_size]
             yield tuple(t[index] for t in self.tensors)
+
+
+class AugmentedLoader:
+    """A loader of (images, labels) batches whose images pass through `transform` first; labels are unchanged.
+
+    A torchvision v2 transform draws its random parameters once per call, so with `group=k` it is called on
+    chunks of k images (each chunk transformed differently); with `group=None`, once on the whole batch.
+    """
+
+    def __init__(self, loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                 transform: Callable[[torch.Tensor], torch.Tensor], group: int | None = None):
+        self.loader, self.transform, self.group = loader, transform, group
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        for images, labels in self.loader:
+            if self.group is None:
+                yield self.transform(images), labels
+            else:
+                yield torch.cat([self.transform(chunk) for chunk in images.split(self.group)]), labels

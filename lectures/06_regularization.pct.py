@@ -42,8 +42,8 @@ from torch import nn
 from torch.nn import functional as F
 from torchvision.transforms import v2
 
-from course_utils import (TensorLoader, choose_device, evaluate, explore, fit, image_tensors, load_fashion_mnist,
-                          seed_everything, show_images)
+from course_utils import (AugmentedLoader, TensorLoader, choose_device, evaluate, explore, fit, image_tensors,
+                          load_fashion_mnist, seed_everything, show_images)
 
 # The models here are small: on a CPU one thread is faster than splitting each operation across cores.
 choice = choose_device(cpu_threads=1)
@@ -133,7 +133,7 @@ def run(name, x=None, y=None, val=None, batchnorm=False, dropout=0.0, weight_dec
                                  {"params": others, "weight_decay": 0.0}], lr=LR, momentum=0.9)
     loader = TensorLoader(x, y, batch_size=BATCH, shuffle=True, device=device, seed=0)
     if augment is not None:
-        loader = Augmented(loader, augment)  # section 6
+        loader = AugmentedLoader(loader, augment, group=8)  # section 6
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS * len(loader))
 
     def l1_penalty(model):  # section 4; fit adds it to the training loss only
@@ -844,25 +844,12 @@ for trial in range(4):
 
 # %% [markdown]
 # Every image still gets a new random transform in every epoch, which is what matters, but the images of one
-# batch are then not independent. The `Augmented` loader below calls the transform on groups of 8 images:
-# cheap (16 calls per batch of 128) and mostly independent. (Calling it on each image separately costs
-# about three times more here.) The original images in the top row, three random augmentations of each below:
+# batch are then not independent. `run` therefore wraps its loader in `AugmentedLoader(loader, augment,
+# group=8)` from `course_utils`, which calls the transform on groups of 8 images: cheap (16 calls per batch of
+# 128) and mostly independent. (Calling it on each image separately costs about three times more here.) The
+# original images in the top row, three random augmentations of each below:
 
 # %%
-class Augmented:
-    """Wraps a loader of (images, labels) batches: `transform` is applied to each group of `group` images."""
-
-    def __init__(self, loader, transform, group=8):
-        self.loader, self.transform, self.group = loader, transform, group
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        for x, y in self.loader:
-            yield torch.cat([self.transform(chunk) for chunk in x.split(self.group)]), y
-
-
 torch.manual_seed(1)
 originals = x_small[:8]
 examples = torch.cat([originals] + [torch.stack([augment(img) for img in originals]) for _ in range(3)])

@@ -10,7 +10,7 @@ import torch
 from torchvision import datasets
 
 from course_utils import data as data_module
-from course_utils.data import (DatasetUnavailable, TensorLoader, data_root, image_tensors, load_fashion_mnist,
+from course_utils.data import (AugmentedLoader, DatasetUnavailable, TensorLoader, data_root, image_tensors, load_fashion_mnist,
                                load_mnist, stage_from_mirror)
 
 
@@ -110,6 +110,24 @@ def test_tensor_loader_is_repeatable_with_a_seed_and_can_drop_the_last_batch():
     assert first == [b[0].tolist() for b in TensorLoader(x, batch_size=3, shuffle=True, seed=5)]
     dropped = TensorLoader(x, batch_size=3, drop_last=True)
     assert len(dropped) == 3 and [b[0].tolist() for b in dropped][-1] == [6, 7, 8]
+
+
+def test_augmented_loader_transforms_images_per_group_and_keeps_labels():
+    x, y = torch.zeros(10, 1, 2, 2), torch.arange(10)
+    calls = []
+
+    def count(images):
+        calls.append(len(images))
+        return images + len(calls)
+
+    loader = AugmentedLoader(TensorLoader(x, y, batch_size=6), count, group=4)
+    batches = list(loader)
+    assert len(loader) == 2 and calls == [4, 2, 4]
+    assert [b[0][:, 0, 0, 0].tolist() for b in batches] == [[1.0] * 4 + [2.0] * 2, [3.0] * 4]
+    assert torch.equal(torch.cat([b[1] for b in batches]), y)
+    calls.clear()
+    assert [len(b[0]) for b in AugmentedLoader(TensorLoader(x, y, batch_size=6), count)] == [6, 4]
+    assert calls == [6, 4]
 
 
 def test_tensor_loader_rejects_tensors_of_different_lengths():

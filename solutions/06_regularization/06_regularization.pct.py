@@ -58,7 +58,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils import TensorLoader, choose_device, image_tensors, load_fashion_mnist, seed_everything
+from course_utils import (AugmentedLoader, TensorLoader, choose_device, evaluate, image_tensors, load_fashion_mnist,
+                          seed_everything, train_epoch)
 
 # The tensors here are small: on a CPU one thread is faster than splitting every operation (a GPU is used if found).
 choice = choose_device(cpu_threads=1)
@@ -703,16 +704,9 @@ def build_big_mlp():
                          nn.Linear(512, 10))
 
 
-@torch.no_grad()
 def accuracy(model, images, labels):
     """The fraction of `images` that `model`, switched to eval mode, classifies correctly."""
-    model.eval()
-    model_device = next(model.parameters()).device
-    correct = 0
-    for start in range(0, len(labels), 2000):
-        logits = model(images[start:start + 2000].to(model_device))
-        correct += (logits.argmax(dim=1).cpu() == labels[start:start + 2000]).sum().item()
-    return correct / len(labels)
+    return evaluate(model, TensorLoader(images, labels, batch_size=2000))["acc"]
 
 
 def accuracy_gap(model):
@@ -732,18 +726,11 @@ def train_model(model, optimizer, augment=None, penalty=None, epochs=EPOCHS):
     """
     model.to(device)
     loader = TensorLoader(x_small, y_small, batch_size=BATCH_SIZE, shuffle=True, device=device, seed=SEED)
+    if augment is not None:
+        loader = AugmentedLoader(loader, augment)  # augment(images) on every whole batch
     history = {"train_acc": [], "val_acc": []}
     for _ in range(epochs):
-        model.train()
-        for images, labels in loader:
-            if augment is not None:
-                images = augment(images)
-            loss = F.cross_entropy(model(images), labels)
-            if penalty is not None:
-                loss = loss + penalty(model)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        train_epoch(model, loader, optimizer, penalty=penalty, device=device, progress=False)  # cross-entropy
         history["train_acc"].append(accuracy(model, x_small, y_small))
         history["val_acc"].append(accuracy(model, x_val[:1000], y_val[:1000]))
     return history
