@@ -64,24 +64,20 @@ def verdict_outputs(verdict: Verdict) -> list[NotebookNode]:
                        "traceback": [f"Failed: {lines[0]}", *lines[1:]]})]
 
 
-class JudgedExecute(Execute):
-    """Autograde's Execute in the sandbox kernel, with test cells scored by the judge."""
+class SandboxedExecute(Execute):
+    """nbgrader's Execute in the sandbox kernel: private IPC sockets (the sandbox has no network), a memory
+    cgroup per kernel, and the submission's folder cleaned before (only notebooks) and after (no links)."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict, km=None):
         if not sandbox_disabled():
             require_sandbox()
             install_kernelspec()
             self.kernel_name = KERNEL_NAME
-        assignment = resources["nbgrader"]["assignment"]
-        self._judge: Judge = load_judge(judge_path(self.config, assignment))
-        self._run_seed = int(os.environ.get(SEED_ENV) or secrets.randbits(62))
         self._workdir = Path(resources.get("metadata", {}).get("path") or ".").resolve()
         self._runtime = Path(tempfile.mkdtemp(prefix="grading-kernel-"))
-        self._link: KernelLink | None = None
-        self._gone: str | None = None  # why the kernel can no longer be asked anything
-        for cell in nb.cells:
-            if test_cell_id(cell):
-                cell.source = HIDDEN.sub("", cell.source)  # legacy hidden regions never reach the kernel
+        removed = keep_only_notebooks(self._workdir)
+        if removed:
+            nb.metadata["course_judge"] = {"removed_files": removed}
         group = MemoryGroup.create()
         saved = os.environ.get(CGROUP_ENV)
         if group.path:
@@ -100,11 +96,25 @@ class JudgedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if not sandbox_disabled():
-            # the sandbox has no network: the kernel talks over IPC sockets in a private folder it can see
             km.transport = "ipc"
             km.connection_file = str(self._runtime / "kernel.json")
             km.ip = str(self._runtime / "kernel-ipc")
         return km
+
+
+class JudgedExecute(SandboxedExecute):
+    """Autograde's Execute: ordinary cells run in the sandbox kernel; test cells are scored by the judge."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict, km=None):
+        assignment = resources["nbgrader"]["assignment"]
+        self._judge: Judge = load_judge(judge_path(self.config, assignment))
+        self._run_seed = int(os.environ.get(SEED_ENV) or secrets.randbits(62))
+        self._link: KernelLink | None = None
+        self._gone: str | None = None  # why the kernel can no longer be asked anything
+        for cell in nb.cells:
+            if test_cell_id(cell):
+                cell.source = HIDDEN.sub("", cell.source)  # legacy hidden regions never reach the kernel
+        return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
         grade_id = test_cell_id(cell)
@@ -146,6 +156,23 @@ class JudgedExecute(Execute):
         cell.metadata["course_judge"] = {"passed": verdict.passed, "checks": verdict.checks,
                                          "mistake": verdict.mistake, "problem": verdict.problem,
                                          "seed": part_seed(self._run_seed, grade_id)}
+
+
+def keep_only_notebooks(folder: Path) -> list[str]:
+    """Remove everything but the notebooks from the folder the kernel will run in (nbgrader copies a
+    submission's other files there, following links); return what was removed. Only notebooks are graded."""
+    removed = []
+    for entry in sorted(os.listdir(folder)):
+        path = folder / entry
+        mode = os.lstat(path).st_mode
+        if stat.S_ISREG(mode) and (entry.endswith(".ipynb") or entry == "timestamp.txt"):
+            continue
+        if stat.S_ISDIR(mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+        removed.append(entry)
+    return removed
 
 
 def remove_links(folder: Path) -> list[str]:

@@ -66,6 +66,12 @@ class Judge:
 
     def __init__(self) -> None:
         self.parts: dict[str, Part] = {}
+        self.advisory: dict[str, set[str]] = {}  # answer cell grade id -> names the static scan reports
+
+    def advise_against(self, answer_id: str, *names: str) -> None:
+        """Report (advisory, without holding points) answer cell `answer_id` naming one of `names`, e.g.
+        `conv2d`: a second line behind the judge's own check of the operators a call runs."""
+        self.advisory.setdefault(answer_id, set()).update(names)
 
     def part(self, grade_id: str, timeout: float = 600) -> Callable[[PartFunction], PartFunction]:
         def register(check: PartFunction) -> PartFunction:
