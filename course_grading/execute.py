@@ -7,8 +7,9 @@ formgrader's Autograde button all grade the same way. For each cell in order:
 - a test cell (nbgrader `grade` without `solution`) is not run: the judge calls the student's code
   through the kernel on its own private cases, compares with its reference, and writes the verdict
   as the cell's output. nbgrader then scores the cell from that output (an error output = 0 points).
-Afterwards every link or special file the kernel left in the submission's folder is removed, before
-nbgrader sets permissions or builds feedback, so nothing outside the folder is ever followed.
+Only the notebooks are in the submission's folder while the kernel runs, and afterwards everything the
+kernel left there (files, links, pipes) is removed before nbgrader sets permissions or builds feedback,
+so nothing outside the folder is ever followed.
 """
 from __future__ import annotations
 
@@ -78,6 +79,7 @@ class SandboxedExecute(Execute):
         removed = keep_only_notebooks(self._workdir)
         if removed:
             nb.metadata["course_judge"] = {"removed_files": removed}
+        kept = set(os.listdir(self._workdir))
         group = MemoryGroup.create()
         saved = os.environ.get(CGROUP_ENV)
         if group.path:
@@ -91,7 +93,7 @@ class SandboxedExecute(Execute):
                 os.environ[CGROUP_ENV] = saved
             group.remove()
             shutil.rmtree(self._runtime, ignore_errors=True)
-            remove_links(self._workdir)
+            remove_new_files(self._workdir, kept)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -175,17 +177,18 @@ def keep_only_notebooks(folder: Path) -> list[str]:
     return removed
 
 
-def remove_links(folder: Path) -> list[str]:
-    """Delete every symlink, FIFO, socket or device below `folder` without following any; return them."""
+def remove_new_files(folder: Path, kept: set[str]) -> list[str]:
+    """After the kernel: delete everything it left in `folder` except the regular files in `kept` (the
+    notebooks), never following a link, so nbgrader's permission and feedback steps see nothing else."""
     removed = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                continue
-            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                os.unlink(path)
-                removed.append(os.path.relpath(path, folder))
+    for entry in sorted(os.listdir(folder)):
+        path = folder / entry
+        mode = os.lstat(path).st_mode
+        if entry in kept and stat.S_ISREG(mode):
+            continue
+        if stat.S_ISDIR(mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+        removed.append(entry)
     return removed

@@ -81,7 +81,6 @@ def test_sees_and_writes_its_own_folder_only(sandbox_outputs):
     assert outputs[1].strip() == "my own file ['mine.txt']"  # the shipped .py was removed before the kernel ran
     assert outputs[2] == "FileNotFoundError" and outputs[3] == "FileNotFoundError"
     assert outputs[4].strip() == "['a1']"  # the parent folder shows nothing but this submission
-    assert (workdir / "mine.txt").read_text() == "my own file"
 
 
 @needs_bwrap
@@ -117,10 +116,10 @@ def test_course_utils_works_and_the_grading_package_is_not_there(sandbox_outputs
 
 
 @needs_bwrap
-def test_links_and_special_files_are_gone_after_grading(sandbox_outputs):
+def test_files_links_and_pipes_the_kernel_made_are_gone_after_grading(sandbox_outputs):
     outputs, workdir = sandbox_outputs
     assert outputs[11].strip() == "made"
-    assert sorted(p.name for p in workdir.iterdir()) == ["mine.txt"]
+    assert list(workdir.iterdir()) == []
 
 
 @needs_bwrap
