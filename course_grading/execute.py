@@ -38,7 +38,7 @@ SEED_ENV = "COURSE_JUDGE_SEED"  # fixes the judges' cases (tests, debugging); ra
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.DOTALL | re.MULTILINE)
 
 
-def test_cell_id(cell: NotebookNode) -> str | None:
+def grade_id_of_test_cell(cell: NotebookNode) -> str | None:
     """The grade id of an autograded test cell, else None."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
@@ -114,12 +114,12 @@ class JudgedExecute(SandboxedExecute):
         self._link: KernelLink | None = None
         self._gone: str | None = None  # why the kernel can no longer be asked anything
         for cell in nb.cells:
-            if test_cell_id(cell):
+            if grade_id_of_test_cell(cell):
                 cell.source = HIDDEN.sub("", cell.source)  # legacy hidden regions never reach the kernel
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
-        grade_id = test_cell_id(cell)
+        grade_id = grade_id_of_test_cell(cell)
         if grade_id is not None:
             self._judge_cell(cell, grade_id)
             return cell, resources

@@ -8,9 +8,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import needs_bwrap
-from grading_batch import (ASSIGNMENTS, WRONG_ANSWERS_DIR, answered_with, grade, new_course, release_and_solution,
-                           secret_lines, submit, wrong_answers)
-from submissions import with_duplicated_cells, with_first_answer, with_syntax_error, without_first_test
+from course_grading.execute import grade_id_of_test_cell
+from course_grading.judge import load_judge
+from grading_batch import (ASSIGNMENTS, ROOT, WRONG_ANSWERS_DIR, answered_with, grade, new_course,
+                           release_and_solution, secret_lines, submit, wrong_answers)
+from submissions import read, with_duplicated_cells, with_first_answer, with_syntax_error, without_first_test
 
 # Attacks on the grading machinery itself, each worth nothing now: a different one rides along with each
 # assignment's batch (test_grading_attacks.py runs all of them, and more, on Assignment 01).
@@ -85,13 +87,15 @@ class GradedAssignment:
         status, score, _ = batch.row(self.attack)
         assert score == 0 and status in ("graded", "review"), batch.rows[self.attack]
 
-    def test_feedback_shows_no_answer_or_judge_code(self, batch):
-        secret = secret_lines(self.assignment)
-        assert secret, "each assignment has answers and a judge"
+    def test_feedback_shows_no_judge_code_and_no_answers_students_did_not_write(self, batch):
+        judge, answers = secret_lines(self.assignment, answers=False), secret_lines(self.assignment, judge=False)
+        assert judge and answers, "each assignment has answers and a judge"
         for student in batch.rows:
             text = batch.feedback(student)
             assert text, f"no feedback for {student}"
-            leaked = [line for line in secret if line in text]
+            leaked = [line for line in judge if line in text]
+            if student in ("untouched", self.attack):  # the others submitted (mostly) the reference answers
+                leaked += [line for line in answers if line in text]
             assert not leaked, f"{student}'s feedback shows {leaked[:3]}"
 
 
@@ -99,3 +103,12 @@ for _number, _assignment in enumerate(ASSIGNMENTS):
     _attack = list(ROTATING_ATTACKS)[_number % len(ROTATING_ATTACKS)]
     globals()[f"TestGrading_{_assignment}"] = type(f"TestGrading_{_assignment}", (GradedAssignment,),
                                                    {"assignment": _assignment, "attack": _attack})
+
+
+def test_every_test_cell_has_a_judge_and_every_judge_a_test_cell():
+    for assignment in ASSIGNMENTS:
+        notebook = read(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
+        cells = {grade_id_of_test_cell(c) for c in notebook.cells} - {None}
+        parts = set(load_judge(ROOT / "solutions" / assignment / "judge.py").parts)
+        assert cells == parts, f"{assignment}: test cells without a judge {cells - parts}, judges without a cell {parts - cells}"
+        assert not [c for c in notebook.cells if "BEGIN HIDDEN TESTS" in c.source], f"{assignment} has hidden regions"

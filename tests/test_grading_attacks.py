@@ -140,10 +140,11 @@ def test_a_held_submission_says_so_in_its_feedback(batch):
 
 
 def test_no_answer_judge_or_secret_text_reaches_any_feedback(batch):
-    secret = secret_lines(ASSIGNMENT)
+    judge, answers = secret_lines(ASSIGNMENT, answers=False), secret_lines(ASSIGNMENT, judge=False)
     for path in batch.feedback_pages():
         if path.is_file():
             text = path.read_text(errors="ignore")
+            secret = judge | (answers if path.parts[-3] in CHEATS or path.parts[-3] in BROKEN else set())
             assert TOKEN not in text and "SNOOPED [" not in text.replace("SNOOPED []", "")
             assert not [line for line in secret if line in text], f"{path} shows answer or judge code"
             assert "BEGIN SOLUTION" not in text and "judge = Judge()" not in text

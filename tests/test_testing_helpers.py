@@ -43,8 +43,8 @@ def test_assert_close_handles_nan_and_infinity_strictly():
 
 
 @pytest.mark.parametrize("family, call", [
-    ("convolution", lambda x: nn.Conv1d(4, 1, 1)(x.T.unsqueeze(0))),
-    ("convolution", lambda x: torch.ops.aten.convolution(x.T.unsqueeze(0), torch.ones(1, 4, 1), None, [1], [0],
+    ("convolution", lambda x: nn.Conv1d(3, 1, 1)(x.T.unsqueeze(0))),
+    ("convolution", lambda x: torch.ops.aten.convolution(x.T.unsqueeze(0), torch.ones(1, 3, 1), None, [1], [0],
                                                          [1], False, [0], 1)),
     ("pooling", lambda x: F.max_pool1d(x.unsqueeze(0), 2)),
     ("normalization", lambda x: nn.BatchNorm1d(3)(x)),
