@@ -74,9 +74,11 @@ def test_hostile_payloads_fail_to_decode_and_nothing_else(payload):
         wire.unpack(payload, 10**7, torch, handle=wire.Handle)  # no `ref`: answers may not name globals
 
 
-def test_the_size_limit_holds_before_anything_is_parsed():
+def test_the_size_limits_hold_before_anything_is_parsed():
     with pytest.raises(wire.WireError, match="limit"):
         wire.unpack(wire.pack(torch.zeros(1000)), 1000, torch)
+    with pytest.raises(wire.WireError, match="structure"):
+        wire.unpack(wire.pack(list(range(4_000_000))), 2**30, torch)
 
 
 def test_draws_are_private_and_repeatable():
