@@ -101,6 +101,11 @@ class JupyterLab:
     def validate_buttons(self) -> Locator:
         return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .validate-button")
 
+    def assert_no_dialog(self) -> None:
+        """A modal dialog would swallow the next click: fail with what it says instead."""
+        dialogs = self.page.locator(".jp-Dialog")
+        assert dialogs.count() == 0, f"unexpected dialog: {dialogs.first.text_content()}"
+
     def notifications(self) -> list[str]:
         return self.page.locator(".jp-toast-message, .Toastify__toast").all_text_contents()
 
@@ -188,6 +193,7 @@ class Notebook:
 
         Each failure is {"source": the failing cell's code, "error": the error text shown under it}.
         """
+        self.lab.assert_no_dialog()
         self.panel.locator(".validate-button").click()
         dialog = self.page.locator(".jp-Dialog #validation-message")
         dialog.wait_for(timeout=timeout * 1000)
@@ -239,6 +245,7 @@ class Widget:
 
     def drag_slider(self, label: str, fraction: float) -> None:
         """Drag the slider called `label` with the mouse to `fraction` (0 = left end, 1 = right end) of its track."""
+        self.notebook.lab.assert_no_dialog()
         slider = self.slider(label)
         slider.scroll_into_view_if_needed()
         handle, track = slider.locator(".noUi-handle"), slider.locator(".noUi-base")

@@ -47,7 +47,8 @@ def free_port() -> int:
 def jupyter_environment(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a server whose Jupyter user directories (config, settings, workspaces) are in `home`.
 
-    Nothing from the developer's own ~/.jupyter reaches the server, and no earlier run's workspace is restored.
+    Nothing from the developer's own ~/.jupyter reaches the server, no earlier run's workspace is restored,
+    and JupyterLab does not autosave.
     """
     env = dict(os.environ if base is None else base)
     for name in ("JUPYTER_CONFIG_PATH", "JUPYTER_PATH", "JPY_SESSION_NAME", "COURSE_WIDGETS", "JUPYTER_TOKEN"):
@@ -58,6 +59,11 @@ def jupyter_environment(home: Path, base: dict[str, str] | None = None) -> dict[
     for name, sub in dirs.items():
         (home / sub).mkdir(parents=True, exist_ok=True)
         env[name] = str(home / sub)
+    # The tests decide when a notebook is saved: an autosave racing a test's save makes JupyterLab ask
+    # "File Changed ... overwrite?" on a busy machine, and that dialog would block the next click.
+    docmanager = home / "lab/user-settings/@jupyterlab/docmanager-extension"
+    docmanager.mkdir(parents=True, exist_ok=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     return env
 
 

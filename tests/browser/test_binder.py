@@ -90,7 +90,8 @@ class TestBinder(StudentChecks):
         assert cuda == "None" or not cpu_build, f"binder installed a CUDA build of PyTorch ({cuda})"
         server = start_jupyter([str(course / "binder" / "start"), "jupyter", "notebook"], cwd=course, home=home,
                                env=environment)
-        assert psutil.Process(server.process.pid).exe().startswith(str(env)), "the server is not Binder's"
+        command = psutil.Process(server.process.pid).cmdline()
+        assert command[0].startswith(str(env)), f"the server is not Binder's: {command}"
         yield server
         server.stop()
 
