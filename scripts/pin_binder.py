@@ -45,7 +45,8 @@ def main() -> None:
     missing = set(wanted) - set(pinned)
     if missing:
         raise SystemExit(f"add these packages to {BINDER_ENVIRONMENT.name} first: {sorted(missing)}")
-    BINDER_ENVIRONMENT.write_text(PIN.sub(lambda m: f"{m['indent']}{m['name']}=={wanted.get(m['name'], m['version'])}", text))
+    repinned = PIN.sub(lambda m: f"{m['indent']}{m['name']}=={wanted.get(m['name'], m['version'])}", text)
+    BINDER_ENVIRONMENT.write_text(repinned)
     print(f"{BINDER_ENVIRONMENT.relative_to(ROOT)}: {len(differ)} pin(s) changed")
 
 

@@ -33,8 +33,6 @@ COLLAPSE_WITHOUT_BIASES = '''def collapse_linear(layers: list[nn.Linear]) -> nn.
 '''
 
 
-
-
 def reference_answer(notebook: str, grade_id: str) -> str:
     """The instructor's answer for one answer cell, as a student who got it right would type it."""
     assignment = notebook.split("/")[1]
@@ -66,7 +64,8 @@ def run_without_errors(lab: JupyterLab, path: str) -> Notebook:
     errors = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == [], f"{path}: error outputs {[(e.ename, e.evalue) for e in errors]}"
     assert all(c.execution_count for c in saved.cells if c.cell_type == "code"), f"{path}: not every cell ran"
-    saved_figures = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    saved_figures = [o for c in saved.cells if c.cell_type == "code" for o in c.outputs
+                     if "image/png" in o.get("data", {})]
     shown = notebook.images()
     assert saved_figures and len(shown) >= len(saved_figures), (len(shown), len(saved_figures))
     assert all(i["width"] > 0 and i["png"].startswith(b"\x89PNG") for i in shown), "a figure did not render"
