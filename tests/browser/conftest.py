@@ -60,6 +60,9 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.when == "call":
         item.browser_test_failed = report.failed
+    if report.skipped and isinstance(report.longrepr, tuple) and HOW_TO_ENABLE in report.longrepr[2]:
+        # one place for every such skip, so that `-ra` folds them into one line
+        report.longrepr = (os.path.relpath(__file__, item.config.rootpath), 0, report.longrepr[2])
     return report
 
 
