@@ -90,10 +90,12 @@ class TestBinder(StudentChecks):
         assert cuda == "None" or not cpu_build, f"binder installed a CUDA build of PyTorch ({cuda})"
         server = start_jupyter([str(course / "binder" / "start"), "jupyter", "notebook"], cwd=course, home=home,
                                env=environment)
-        command = psutil.Process(server.process.pid).cmdline()
-        assert command[0].startswith(str(env)), f"the server is not Binder's: {command}"
-        yield server
-        server.stop()
+        try:
+            command = psutil.Process(server.process.pid).cmdline()
+            assert command[0].startswith(str(env)), f"the server is not Binder's: {command}"
+            yield server
+        finally:
+            server.stop()
 
     def landing_url(self, lab: JupyterLab) -> str:
         """Where the README's Binder badge sends the browser: its `urlpath` on the session's server."""
