@@ -4,8 +4,8 @@
 
 Instructors keep this repository (solutions, judges, wrong answers, grading internals) private and
 publish DIR instead. The export holds the lecture notebooks, the released assignments, `course_utils`
-(with the visible-test helpers the assignments import), `binder/`, the environment files, the `course`
-script and a README for students. It never holds `solutions/`, judges, `tests/`, `course_grading/`,
+(with the visible-test helpers the assignments import), `binder/`, the JupyterLab layouts, the environment
+files, the `course` script, the landing page and a README for students. It never holds `solutions/`, judges, `tests/`, `course_grading/`,
 `scripts/` or Jupytext sources; `check_export` proves that no solution or judge text reached it.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ["environment.yml", "course", "START_HERE.ipynb"]
-FOLDERS = ["assignments", "course_utils", "binder"]
+FOLDERS = ["assignments", "course_utils", "binder", "jupyter_config"]
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.pct.py", "judge.py")
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
