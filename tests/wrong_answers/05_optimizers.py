@@ -72,3 +72,8 @@ WRONG_ANSWERS = {
         return loss
 ''',
 }
+
+MISTAKES = {
+    "test_adagrad": "ε is added inside the square root, g / √(G + ε), instead of after it, g / (√G + ε)",
+    "test_adam": "there is no bias correction (m and v are used as they are)",
+}
