@@ -1,11 +1,21 @@
 """Hidden tests of Assignment 05, judged in the grader's process (instructor only, never released).
 
-Parts 1-4 step the student's optimizer and PyTorch's side by side (`step_side_by_side`): the student's
-class runs in the kernel on parameters built there, PyTorch's runs here on identical copies with the same
-gradients, and the parameters are read back after every step. A whole run travels in a few round trips
-(`Batch`): the gradients are known in advance, so the requests of all its steps go in one message.
-Part 5 calls `steps_to_reach` with optimizers and losses made in the kernel from PyTorch's own functions;
-Part 6 re-measures the Fashion-MNIST comparison with the student's `train_mlp`.
+Parts 1-4 step the student's optimizer and PyTorch's side by side (`step_side_by_side`, one helper for the
+four classes): the student's class runs in the kernel on parameters built there, PyTorch's runs here on
+identical copies with the same gradients (None, zero, mostly zero, of very different scales, written into
+the existing p.grad now and then, made by a closure's backward()), with parameter groups, a scheduler that
+changes every lr mid-run, float32 and float64; the parameters are read back after every step. The class must
+subclass torch.optim.Optimizer and no other torch optimizer (asked with issubclass in the kernel), and the
+operators it runs are recorded to catch PyTorch's own optimizers. The gradients of a run are known in
+advance, so the requests of all its steps travel together (`Batch`): a part takes six round trips in all.
+A failure that a catalogued mistake explains names it: the mistakes are the update rules written out here
+with one slip each (`Written`), replayed only when a comparison fails.
+
+Part 5 calls `steps_to_reach` with optimizers and losses made in the kernel from PyTorch's own functions
+(functools.partial of a torch.optim class, of F.gaussian_nll_loss), and counts the optimizer steps it takes
+with a global step hook. Part 6 checks `train_mlp` against a reference training here (same data, same
+initial weights, same batch order, one thread), `lr_sweep` against it, and re-measures two entries of the
+student's `SWEEPS` with the student's `train_mlp`.
 
 (No `from __future__ import annotations` here: `load_judge` runs this file without registering it in
 sys.modules, and dataclasses cannot resolve postponed annotations then.)
@@ -39,7 +49,8 @@ class Batch:
     The judge API (`Remote`) sends one request per round trip; an optimizer run needs hundreds (set the
     gradients, step, read the parameters back, for every step), so they are collected here and sent
     through the same link at once. Each request is answered on its own: one that raises does not stop
-    the next.
+    the next. The answers are packed when the whole batch has run, so a request that must see a tensor as
+    it is at that moment asks for a copy (or a comparison), not for the tensor itself.
     """
 
     def __init__(self, student: Any):
@@ -218,12 +229,13 @@ def hidden_run(draw: Any, label: str, dtype: torch.dtype, steps: int, defaults: 
 
 
 def example_run(label: str, defaults: dict, start: list, grads: list[list], dtype: torch.dtype = torch.float32,
-                closures: dict[int, str] | None = None) -> Run:
-    """A visible example: one group, given start values and gradients (None: no gradient) per step."""
+                closures: dict[int, str] | None = None, into: tuple[int, ...] = ()) -> Run:
+    """A visible example: one group, given start values and gradients (None: no gradient) per step; at the
+    steps in `into` the gradients are written into the existing p.grad."""
     tensors = [torch.tensor(v, dtype=dtype) for v in start]
     steps = []
     for k, row in enumerate(grads, 1):
-        how = "closure" if (closures or {}).get(k) == "backward" else "new"
+        how = "closure" if (closures or {}).get(k) == "backward" else "into" if k in into else "new"
         steps.append(Step([None if g is None else (how, torch.tensor(g, dtype=dtype)) for g in row],
                           (closures or {}).get(k)))
     return Run(label, dtype, defaults, [{}], tensors, [0] * len(tensors), steps)
@@ -834,7 +846,9 @@ def sgd_momentum(student, draw):
                     [[1.0, -1.0], [5.0]], [[[1.0, 2.0], None]]),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.25}, [[3.0]], [[[6.0]], [[1.0]]],
                     closures={1: "backward", 2: "grad mode"}),
-        example_run("visible example: float64", {"lr": 0.1, "momentum": 0.9}, [[1.0, 2.0]], [[[0.1, 0.2]]] * 4, F64),
+        example_run("visible example: the buffer is a copy of the first gradient", {"lr": 0.1, "momentum": 0.5}, [[1.0]],
+                    [[[1.0]], [[3.0]]], into=(2,)),
+        example_run("a float64 example", {"lr": 0.1, "momentum": 0.9}, [[1.0, 2.0]], [[[0.1, 0.2]]] * 4, F64),
         *comparison_runs(draw, SGD_SPEC, {"lr": 0.05, "momentum": 0.9},
                          [{}, {"lr": 0.01, "nesterov": True, "weight_decay": 0.1}], split=2),
         *hidden_runs(draw, [
@@ -858,7 +872,8 @@ def adagrad(student, draw):
                     [[1.0, 1.0], 3.0], [[[0.0, 2.0], None]] * 3),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.1}, [[3.0]], [[[6.0]], [[1.0]]],
                     closures={1: "backward", 2: "grad mode"}),
-        example_run("visible example: float64, tiny squared gradients", {"lr": 0.1},
+        example_run("visible example: the first float64 step", {"lr": 0.1}, [[1.0, 2.0]], [[[1e-3, 3e-4]]], F64),
+        example_run("a float64 example with tiny squared gradients", {"lr": 0.1},
                     [[1.0, 2.0]], [[[1e-3, 3e-4]], [[2e-3, 1e-4]], [[1e-3, 2e-4]]], F64),
         *comparison_runs(draw, ADAGRAD_SPEC, {"lr": 0.3}, [{"eps": 1e-3}, {"weight_decay": 0.1}], split=1),
         *hidden_runs(draw, [
@@ -879,7 +894,7 @@ def rmsprop(student, draw):
                     {"lr": 0.1, "alpha": 0.75, "weight_decay": 0.5}, [[2.0, 0.0], 3.0], [[[0.0, 0.0], None]]),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.1}, [[3.0]], [[[6.0]], [[1.0]]],
                     closures={1: "backward", 2: "grad mode"}),
-        example_run("visible example: float64", {"lr": 0.01}, [[1.0, 2.0]], [[[0.5, -0.25]]] * 4, F64),
+        example_run("visible example: the first float64 step", {"lr": 0.01}, [[1.0, 2.0]], [[[0.5, -0.25]]] * 4, F64),
         *comparison_runs(draw, RMSPROP_SPEC, {"lr": 0.01, "weight_decay": 0.1}, [{"alpha": 0.9}, {"eps": 1e-2}], split=1),
         *hidden_runs(draw, [
             (F64, 60, {"lr": 0.01}, [{}, {"alpha": 0.9, "eps": 0.1, "weight_decay": 0.1}, {"alpha": 0.5, "lr": 0.05}]),
@@ -902,7 +917,7 @@ def adam(student, draw):
                     [0.0, 0.0], [[1.0, None], [1.0, 3.0]]),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.1}, [[3.0]], [[[6.0]], [[1.0]]],
                     closures={1: "backward", 2: "grad mode"}),
-        example_run("visible example: float64", {"lr": 0.1}, [[1.0, 2.0]], [[[0.5, -0.25]]] * 4, F64),
+        example_run("visible example: the first float64 step", {"lr": 0.1}, [[1.0, 2.0]], [[[0.5, -0.25]]] * 4, F64),
         *comparison_runs(draw, ADAM_SPEC, {"lr": 0.05, "weight_decay": 0.1}, [{"betas": (0.8, 0.9)}, {"eps": 1e-2}], split=2),
         *hidden_runs(draw, [
             (F64, 60, {"lr": 0.05}, [{}, {"betas": (0.5, 0.9), "eps": 0.1, "weight_decay": 0.1}, {"betas": (0.0, 0.99), "lr": 0.01}]),
@@ -1104,3 +1119,195 @@ def check_steps_table(table: Any) -> None:
     for key, (optimizer, hyper) in rows.items():
         want, _ = SearchCase("", optimizer, hyper, 1e-6, 1000, None, None, None).reference()
         expect_equal(table[key], want, f'STEPS["{key}"] (steps_to_reach with the table\'s hyper-parameters)')
+
+
+# ---------------------------------------------------------------- Part 6: the race on Fashion-MNIST
+
+N_TRAIN, N_VAL, BATCH, EPOCHS = 5000, 2000, 100, 2  # as in the locked cell `fashion_setup`
+LEARNING_RATES = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+RACE = {"sgd": ("SGD", {}), "momentum": ("SGD", {"momentum": 0.9}), "adagrad": ("Adagrad", {}),
+        "rmsprop": ("RMSprop", {}), "adam": ("Adam", {})}
+_DATA: dict[str, tuple[torch.Tensor, ...]] = {}
+
+
+def fashion() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The notebook's training and validation tensors, loaded here by the same course code."""
+    if "data" not in _DATA:
+        train = image_tensors(load_fashion_mnist(train=True), limit=N_TRAIN)
+        val = image_tensors(load_fashion_mnist(train=False), limit=N_VAL)
+        _DATA["data"] = (*train, *val)
+    return _DATA["data"]
+
+
+def one_thread() -> Any:
+    """The kernel trains on one thread (the setup cell); so does the reference, to round the same way."""
+    threads = torch.get_num_threads()
+
+    class Scope:
+        def __enter__(self) -> None:
+            torch.set_num_threads(1)
+
+        def __exit__(self, *exc: Any) -> None:
+            torch.set_num_threads(threads)
+    return Scope()
+
+
+def ref_mlp(seed: int) -> nn.Module:
+    """make_mlp(seed) of the locked cell, without touching this process's random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def ref_train(make: Callable | None, seed: int, epochs: int, mistake: str | None = None) -> tuple[nn.Module, list[float]]:
+    """train_mlp as specified (make None: lr = 0, nothing changes), or with a catalogued mistake."""
+    train_x, train_y, _, _ = fashion()
+    model = ref_mlp(seed)
+    optimizer = make(model.parameters()) if make is not None else None
+    batches = TensorLoader(train_x, train_y, batch_size=BATCH, shuffle=mistake != "unshuffled", seed=seed)
+    losses = []
+    with one_thread():
+        for _ in range(epochs):
+            if mistake == "loader per epoch":
+                batches = TensorLoader(train_x, train_y, batch_size=BATCH, shuffle=True, seed=seed)
+            for x, y in batches:
+                if optimizer is None:
+                    with torch.no_grad():
+                        loss = F.cross_entropy(model(x), y, reduction="sum" if mistake == "summed" else "mean")
+                    losses.append(loss.item())
+                    continue
+                loss = F.cross_entropy(model(x), y)
+                if mistake != "no zero_grad":
+                    optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+    return model, losses
+
+
+FASHION_MISTAKES = {
+    "unshuffled": "the batches are not shuffled (TensorLoader(..., shuffle=True, seed=seed))",
+    "loader per epoch": "a new TensorLoader is made for every epoch, so every epoch repeats the first one's order",
+    "summed": "the loss is summed over the batch instead of averaged (F.cross_entropy's default is the mean)",
+    "no zero_grad": "optimizer.zero_grad() is missing, so each step uses the gradients of all the batches so far",
+}
+
+
+def accuracy(logits: Any, labels: torch.Tensor) -> float:
+    return (logits.argmax(dim=1) == labels).double().mean().item()
+
+
+@judge.part("test_fashion")
+def fashion_race(student, draw):
+    train_x, train_y, val_x, val_y = fashion()
+    module, batch = student.module, Batch(student)
+    partial = module("functools.partial")
+    frozen_seed, seed = draw.int(1, 10_000), draw.int(1, 10_000)
+    name = draw.choice(["momentum", "adam"])
+    lr = {"momentum": 0.05, "adam": 1e-3}[name]
+    cls, extra = RACE[name]
+    make = functools.partial(getattr(torch.optim, cls), lr=lr, **extra)
+    probe = torch.randn(1, 28, 28, generator=torch.Generator().manual_seed(draw.new_seed()))
+
+    frozen = batch.call(partial, module("torch.optim.SGD"), lr=0.0, keep=True)
+    trained = batch.call(partial, module(f"torch.optim.{cls}"), lr=lr, keep=True, **extra)
+    swept = batch.call(partial, module(f"torch.optim.{cls}"), keep=True, **extra)
+    images = batch.call(module("torch.tensordot"), student.val_images, probe, dims=3, what="reading val_images")
+    table = batch.call(module("builtins.dict"), student.SWEEPS, what="dict(SWEEPS)")
+    best = batch.call(module("builtins.dict"), student.BEST_LR, what="dict(BEST_LR)")
+    first = batch.send()
+    with case("the validation images of the locked cell"):
+        expect_close(first.value(images), torch.tensordot(val_x, probe, dims=3), "val_images (unchanged)",
+                     atol=1e-3, rtol=1e-4)
+    with case("SWEEPS and BEST_LR"):
+        sweeps, best_lr = check_sweeps(first.value(table), first.value(best))
+    picks = [(draw.choice(list(RACE)), draw.choice(LEARNING_RATES))]
+    other = draw.choice([n for n in RACE if n != picks[0][0]])
+    picks.append((other, best_lr[other]))
+    remeasured = [batch.call(partial, module(f"torch.optim.{RACE[n][0]}"), lr=r, keep=True, **RACE[n][1]) for n, r in picks]
+    second = batch.send()
+
+    calls = {"frozen": batch.call(student.train_mlp, first.value(frozen), frozen_seed, 2, what="train_mlp(...)"),
+             "trained": batch.call(student.train_mlp, first.value(trained), seed, what="train_mlp(...)"),
+             "sweep": batch.call(student.lr_sweep, first.value(swept), [0.0, lr], seed, what="lr_sweep(...)")}
+    for number, index in enumerate(remeasured):
+        calls[f"again {number}"] = batch.call(student.train_mlp, second.value(index), what="train_mlp(...)")
+    runs = batch.send()
+    models = {}
+    for key in ("frozen", "trained", *[k for k in calls if k.startswith("again")]):
+        if runs.ok(calls[key]):
+            result = runs.value(calls[key])
+            if type(result) is tuple and len(result) == 2 and isinstance(result[0], Remote):
+                models[key] = batch.call(result[0], student.val_images, no_grad=True, what="the model")
+    outputs = batch.send()
+
+    with case("train_mlp with lr = 0 (nothing changes)", seed=frozen_seed, epochs=2):
+        model, losses = check_training_result(runs.value(calls["frozen"]), 2)
+        _, want = ref_train(None, frozen_seed, 2)
+        check_losses(losses, want, lambda: {FASHION_MISTAKES[m]: ref_train(None, frozen_seed, 2, m)[1]
+                                            for m in ("unshuffled", "loader per epoch", "summed")},
+                     ". With lr = 0 they are the losses of make_mlp(seed) on the batches of TensorLoader(train_images, "
+                     "train_labels, batch_size=BATCH, shuffle=True, seed=seed), in order")
+        with one_thread(), torch.no_grad():
+            expect_close(outputs.value(models["frozen"]), ref_mlp(frozen_seed)(val_x),
+                         "the returned model's outputs (with lr = 0 it is make_mlp(seed) as it was made: train "
+                         "make_mlp(seed) with make_optimizer(model.parameters()))", atol=1e-5, rtol=1e-5)
+    with case(f"train_mlp with {cls}(lr={lr:g}{', momentum=0.9' if extra else ''})", seed=seed, epochs=EPOCHS):
+        model, losses = check_training_result(runs.value(calls["trained"]), EPOCHS)
+        reference, want = ref_train(make, seed, EPOCHS)
+        check_losses(losses, want, lambda: {FASHION_MISTAKES["no zero_grad"]: ref_train(make, seed, EPOCHS, "no zero_grad")[1]})
+        with one_thread(), torch.no_grad():
+            want_accuracy = accuracy(reference(val_x), val_y)
+        got_accuracy = accuracy(outputs.value(models["trained"]), val_y)
+        expect_close(got_accuracy, want_accuracy, "the trained model's validation accuracy", atol=1.5 / N_VAL, rtol=0)
+    with case(f"lr_sweep({cls}{', momentum=0.9' if extra else ''}, [0.0, {lr:g}])", seed=seed):
+        sweep = runs.value(calls["sweep"])
+        expect(type(sweep) is dict and list(sweep) == [0.0, lr],
+               f"lr_sweep must return {{lr: accuracy}} for the given learning rates, in order; got {sweep!r}"[:300])
+        with one_thread(), torch.no_grad():
+            untrained = accuracy(ref_mlp(seed)(val_x), val_y)
+        expect_close(sweep[0.0], untrained, "the accuracy at lr = 0 (the untrained network's)", atol=1.5 / N_VAL, rtol=0)
+        expect_close(sweep[lr], want_accuracy, f"the accuracy at lr = {lr:g}", atol=1.5 / N_VAL, rtol=0)
+    for number, (pick, pick_lr) in enumerate(picks):
+        with case(f'SWEEPS["{pick}"][{pick_lr:g}], measured again with train_mlp'):
+            model, _ = check_training_result(runs.value(calls[f"again {number}"]), EPOCHS)
+            got = accuracy(outputs.value(models[f"again {number}"]), val_y)
+            expect_close(sweeps[pick][pick_lr], got, "the reported accuracy", atol=0.01, rtol=0)
+
+
+def check_sweeps(sweeps: Any, best_lr: Any) -> tuple[dict, dict]:
+    expect(type(sweeps) is dict and list(sweeps) == list(RACE), f"SWEEPS needs one entry per optimizer, {list(RACE)}")
+    for name, sweep in sweeps.items():
+        expect(type(sweep) is dict and list(sweep) == LEARNING_RATES,
+               f'SWEEPS["{name}"] must map every lr of LEARNING_RATES, in order, to an accuracy')
+        expect(all(type(v) is float and 0.0 <= v <= 1.0 for v in sweep.values()),
+               f'SWEEPS["{name}"] must hold accuracies: Python floats between 0 and 1')
+    expect(type(best_lr) is dict and best_lr == {n: max(s, key=s.get) for n, s in sweeps.items()},
+           f"BEST_LR must hold each optimizer's best lr in SWEEPS (the first on a tie), got {best_lr!r}"[:300])
+    return sweeps, best_lr
+
+
+def check_training_result(result: Any, epochs: int) -> tuple[Any, list[float]]:
+    expect(type(result) is tuple and len(result) == 2, "train_mlp must return (model, losses)")
+    model, losses = result
+    expect(isinstance(model, Remote), f"train_mlp must return the trained model first, got {model!r}"[:200])
+    count = epochs * N_TRAIN // BATCH
+    expect(type(losses) is list and all(type(v) is float for v in losses),
+           "losses must be a list of Python floats (loss.item() after each batch)")
+    expect(len(losses) == count, f"one loss per batch: expected {count} for {epochs} epoch(s), got {len(losses)}")
+    return model, losses
+
+
+def check_losses(got: list[float], want: list[float], mistakes: Callable[[], dict[str, list[float]]],
+                 what: str = "") -> None:
+    """The per-batch losses, as the reference computes them (a failure names a catalogued mistake)."""
+    def close(a: list[float], b: list[float]) -> bool:
+        return len(a) == len(b) and all(abs(x - y) <= 1e-4 + 1e-4 * abs(y) for x, y in zip(a, b))
+
+    if close(got, want):
+        expect(True, "the losses")
+        return
+    bad = next(i for i, (x, y) in enumerate(zip(got, want)) if not abs(x - y) <= 1e-4 + 1e-4 * abs(y))
+    mistake = next((label for label, values in mistakes().items() if close(got, values)), None)
+    fail(f"the losses differ from the expected ones from batch {bad} on (0-based, counting across epochs): "
+         f"got {got[bad]:.6g}, expected {want[bad]:.6g}{what}", mistake)
