@@ -1159,6 +1159,8 @@ T.assert_close(sweep[1e-3], accuracy, atol=1e-9, rtol=0, name="lr_sweep at lr = 
 # the experiment
 assert type(SWEEPS) is type({}) and list(SWEEPS) == list(OPTIMIZERS), f"SWEEPS needs one entry per optimizer: {list(OPTIMIZERS)}"
 assert all(list(sweep) == LEARNING_RATES for sweep in SWEEPS.values()), "each sweep runs every lr of LEARNING_RATES"
+assert all(type(a) is float and 0 <= a <= 1 for sweep in SWEEPS.values() for a in sweep.values()), \
+    "each sweep maps a learning rate to an accuracy, a Python float between 0 and 1 (as val_accuracy returns)"
 T.assert_close(SWEEPS["adam"][1e-3], accuracy, atol=1e-9, rtol=0, name='SWEEPS["adam"][1e-3] (the run above)')
 assert BEST_LR == {name: max(sweep, key=sweep.get) for name, sweep in SWEEPS.items()}, \
     f"BEST_LR must hold each optimizer's best lr in SWEEPS, got {BEST_LR}"

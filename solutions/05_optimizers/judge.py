@@ -20,10 +20,11 @@ student's `SWEEPS` with the student's `train_mlp`.
 (No `from __future__ import annotations` here: `load_judge` runs this file without registering it in
 sys.modules, and dataclasses cannot resolve postponed annotations then.)
 """
+import contextlib
 import functools
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1139,17 +1140,15 @@ def fashion() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     return _DATA["data"]
 
 
-def one_thread() -> Any:
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
     """The kernel trains on one thread (the setup cell); so does the reference, to round the same way."""
     threads = torch.get_num_threads()
-
-    class Scope:
-        def __enter__(self) -> None:
-            torch.set_num_threads(1)
-
-        def __exit__(self, *exc: Any) -> None:
-            torch.set_num_threads(threads)
-    return Scope()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def ref_mlp(seed: int) -> nn.Module:
