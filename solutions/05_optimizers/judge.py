@@ -34,92 +34,12 @@ from torch.nn import functional as F
 
 from course_grading.judge import (Judge, case, expect, expect_close, expect_equal, expect_no_ops, expect_tensor,
                                   expect_type, fail)
-from course_grading.remote import BadAnswer, KernelTimeout, Remote, StudentRaised
+from course_grading.remote import Answers, Batch, Remote, StudentRaised
 from course_utils import TensorLoader, image_tensors, load_fashion_mnist
 from course_utils.testing import implementations
 
 judge = Judge()
 BATCH_TIMEOUT = 300  # seconds for one round trip (a whole optimizer run, or a few trainings)
-
-
-# ---------------------------------------------------------------- many requests, one round trip
-
-class Batch:
-    """Requests that travel to the kernel together and come back as one answer.
-
-    The judge API (`Remote`) sends one request per round trip; an optimizer run needs hundreds (set the
-    gradients, step, read the parameters back, for every step), so they are collected here and sent
-    through the same link at once. Each request is answered on its own: one that raises does not stop
-    the next. The answers are packed when the whole batch has run, so a request that must see a tensor as
-    it is at that moment asks for a copy (or a comparison), not for the tensor itself.
-    """
-
-    def __init__(self, student: Any):
-        self.student = student
-        self.requests: list[dict] = []
-        self.what: list[str] = []
-
-    def call(self, function: Any, /, *args: Any, what: str = "", keep: bool = False, record_ops: bool = False,
-             no_grad: bool = False, return_args: bool = False, **kwargs: Any) -> int:
-        self.requests.append({"op": "call", "target": function, "args": list(args), "kwargs": kwargs, "keep": keep,
-                              "no_grad": no_grad, "record_ops": record_ops, "return_args": return_args})
-        self.what.append(what)
-        return len(self.requests) - 1
-
-    def set(self, target: Any, name: str, value: Any) -> int:
-        self.requests.append({"op": "setattr", "target": target, "name": name, "value": value})
-        self.what.append(f"setting .{name}")
-        return len(self.requests) - 1
-
-    def get(self, target: Any, name: str, what: str = "") -> int:
-        self.requests.append({"op": "getattr", "target": target, "name": name})
-        self.what.append(what or f"reading .{name}")
-        return len(self.requests) - 1
-
-    def send(self) -> "Answers":
-        raw = self.student._link.request(self.requests, BATCH_TIMEOUT) if self.requests else []
-        answers = Answers(raw, self.what)
-        self.requests, self.what = [], []
-        return answers
-
-
-class Answers:
-    """The kernel's answers to one Batch, read one by one (a request that raised raises StudentRaised)."""
-
-    def __init__(self, raw: list, what: list[str]):
-        self.raw, self.what = raw, what
-
-    def _answer(self, index: int) -> dict:
-        answer = self.raw[index]
-        if type(answer) is not dict:
-            raise BadAnswer("malformed answer")
-        if answer.get("interrupted"):
-            raise KernelTimeout(f"{self.what[index]} was interrupted")
-        return answer
-
-    def ok(self, index: int) -> bool:
-        return "ok" in self._answer(index)
-
-    def value(self, index: int) -> Any:
-        answer = self._answer(index)
-        if "raised" in answer:
-            raised = answer["raised"] if type(answer["raised"]) is dict else {}
-            raise StudentRaised(str(raised.get("type", "?"))[:200], str(raised.get("message", ""))[:2000],
-                                self.what[index])
-        if "ok" not in answer:
-            raise BadAnswer("malformed answer")
-        return answer["ok"]
-
-    def ops(self, index: int) -> set[str]:
-        return set(self._answer(index).get("ops") or ())
-
-    def args(self, index: int) -> list:
-        """The arguments of a call made with return_args=True, as they were after the call."""
-        self.value(index)
-        args = self._answer(index).get("args")
-        if type(args) is not list:
-            raise BadAnswer("the arguments did not come back")
-        return args
 
 
 # ---------------------------------------------------------------- PyTorch's own optimizers
@@ -623,7 +543,7 @@ def step_side_by_side(student: Any, spec: Spec, runs: list[Run]) -> None:
     the constructor, then after every step the parameters, what step() returned and whether p.grad stayed
     as it was, then the parameters' dtypes, zero_grad() and the state. Fails at the first difference, run
     by run; a difference that a catalogued mistake explains names it."""
-    cls, batch = getattr(student, spec.name), Batch(student)
+    cls, batch = getattr(student, spec.name), student.batch(BATCH_TIMEOUT)
     kernel = [KernelRun(student, spec, run) for run in runs]
 
     def send(phase: Callable[[KernelRun], None]) -> None:
@@ -1057,7 +977,7 @@ def search_cases(draw: Any) -> list[SearchCase]:
 
 @judge.part("test_steps_to_reach")
 def steps_to_reach(student, draw):
-    module, batch = student.module, Batch(student)
+    module, batch = student.module, student.batch(BATCH_TIMEOUT)
     cases = search_cases(draw)
     counter = student.spy()
     hook = batch.call(module("torch.optim.optimizer.register_optimizer_step_post_hook"), counter, keep=True)
@@ -1199,7 +1119,7 @@ def accuracy(logits: Any, labels: torch.Tensor) -> float:
 @judge.part("test_fashion")
 def fashion_race(student, draw):
     train_x, train_y, val_x, val_y = fashion()
-    module, batch = student.module, Batch(student)
+    module, batch = student.module, student.batch(BATCH_TIMEOUT)
     partial = module("functools.partial")
     frozen_seed, seed = draw.int(1, 10_000), draw.int(1, 10_000)
     name = draw.choice(["momentum", "adam"])
