@@ -7,7 +7,8 @@ Names are imported from their modules on first use, so `import course_utils` its
 import importlib
 
 _EXPORTS = {
-    "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist"],
+    "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist",
+             "load_mnist"],
     "device": ["DeviceChoice", "choose_device", "get_device"],
     "paths": ["data_root", "mirror_dir"],
     "plot": ["LivePlot", "plot_decision_boundary", "show_images"],

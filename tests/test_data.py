@@ -128,7 +128,8 @@ def test_broken_archives_and_extracted_files_are_removed_and_the_error_says_why(
     extracted.write_bytes(extracted.read_bytes()[:1000])
     with pytest.raises(DatasetUnavailable, match="reading it failed") as error:
         load_mnist(train=False)
-    assert "Removed these broken files from the cache: t10k-images-idx3-ubyte, t10k-images-idx3-ubyte.gz" in str(error.value)
+    assert ("Removed these broken files from the cache: t10k-images-idx3-ubyte, t10k-images-idx3-ubyte.gz"
+            in str(error.value))
     assert not archive.exists() and not extracted.exists()
     assert (raw / "t10k-labels-idx1-ubyte.gz").exists()  # intact files stay
 
