@@ -58,7 +58,7 @@ class Checkpoint:
     description: str
     dataset: str | None = None
     classes: list[int] | None = None  # the dataset's labels the model predicts, in output order
-    normalization: tuple[float, float] | None = None  # (mean, std) the inputs were standardised with
+    normalization: list[float] | None = None  # [mean, std] the inputs were standardised with
     metrics: dict[str, float] = field(default_factory=dict)  # measured on the full test split
     training: dict[str, Any] = field(default_factory=dict)  # seconds, epochs, machine load, versions
 

@@ -146,7 +146,7 @@ def produce(name: str, recipe: Recipe, threads: int) -> None:
         "training": {
             "seconds": round(seconds), "epochs": recipe.epochs, "train_images": n_train, "seed": recipe.seed,
             "recipe": f"SGD (Nesterov momentum 0.9, weight decay {recipe.weight_decay}), one-cycle lr up to "
-                      f"{recipe.max_lr}, batch {recipe.batch_size}" + (", random horizontal flips" if recipe.flips else ""),
+                      f"{recipe.max_lr}, batch {recipe.batch_size}" + (", random flips" if recipe.flips else ""),
             "threads": threads, "machine": platform.machine(),
             "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],  # at the start and at the end
             "versions": f"torch {torch.__version__}, torchvision {torchvision.__version__}",
@@ -163,9 +163,9 @@ def readme_table() -> str:
     for name, c in checkpoints().items():
         params = sum(p.numel() for p in ARCHITECTURES[c.architecture](**c.arguments).parameters())
         t = c.training
-        rows.append(f"| `{name}` | {c.description} | {params:,} | {c.metrics['test_accuracy']:.2%} | {t['epochs']} epochs "
-                    f"on {t['train_images']:,} images: {t['seconds']} s on {t['threads']} CPU thread, load average "
-                    f"{t['load_average'][0]} → {t['load_average'][1]} |")
+        training = (f"{t['epochs']} epochs on {t['train_images']:,} images: {t['seconds']} s on {t['threads']} CPU "
+                    f"thread, load average {t['load_average'][0]} → {t['load_average'][1]}")
+        rows.append(f"| `{name}` | {c.description} | {params:,} | {c.metrics['test_accuracy']:.2%} | {training} |")
     return "\n".join(rows)
 
 
