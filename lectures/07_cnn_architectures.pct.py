@@ -51,7 +51,9 @@ from torchvision import models
 from course_utils import (TensorLoader, checkpoint_info, choose_device, evaluate, explore, fit, image_tensors,
                           load_checkpoint, load_fashion_mnist, seed_everything, show_images)
 
-choice = choose_device()
+# The networks we train here are small: on a CPU one thread is faster than splitting each operation across cores
+# (much faster when other programs keep the cores busy). The latency table of section 9 is measured with it too.
+choice = choose_device(cpu_threads=1)
 device = choice.device
 print(choice.summary())
 _ = seed_everything(0)
@@ -803,9 +805,10 @@ assert m_std / m_sep > 7
 # `torchvision.models` has all of these networks, with ImageNet weights. `weights=None` builds them with random
 # weights and costs nothing to download; section "pretrained weights" of the README explains how to load the
 # trained ones, online or from a local copy. For each network we count parameters and multiply-adds at
-# 224×224 (on the `meta` device), measure the CPU latency of one image (a real forward pass, median of three
-# after a warm-up), and read the single-crop ImageNet validation errors that torchvision publishes with its
-# weights (`weights.meta`; quoted, not measured here). LeNet-5 is there for scale, at its own 32×32 input.
+# 224×224 (on the `meta` device), measure the CPU latency of one image (a real forward pass on one CPU thread,
+# median of three after a warm-up), and read the single-crop ImageNet validation errors that torchvision
+# publishes with its weights (`weights.meta`; quoted, not measured here). LeNet-5 is there for scale, at its own
+# 32×32 input.
 
 # %%
 ZOO = {"AlexNet": ("alexnet", 2012), "VGG-16": ("vgg16", 2014), "GoogLeNet": ("googlenet", 2014),
@@ -887,7 +890,7 @@ plt.show()
 
 # %%
 WIDTHS, BLOCKS = (8, 16, 32), 3
-N_TRAIN, EPOCHS = (60_000, 8) if device.type == "cuda" else (10_000, 4)
+N_TRAIN, EPOCHS = (60_000, 8) if device.type == "cuda" else (10_000, 3)
 
 
 def small_cnn(residual: bool) -> nn.Sequential:
