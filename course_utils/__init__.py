@@ -7,10 +7,13 @@ Names are imported from their modules on first use, so `import course_utils` its
 import importlib
 
 _EXPORTS = {
+    "architectures": ["small_resnet"],
     "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist",
-             "load_mnist"],
+             "load_mnist", "select_classes"],
     "device": ["DeviceChoice", "choose_device", "get_device"],
-    "paths": ["data_root", "mirror_dir"],
+    "paths": ["data_root", "mirror_dir", "weights_mirror_dir"],
+    "pretrained": ["CheckpointUnavailable", "WeightsUnavailable", "build_model", "checkpoint_info", "checkpoints",
+                   "feature_extractor", "load_checkpoint", "stage_torchvision_weights", "torchvision_model"],
     "plot": ["LivePlot", "plot_decision_boundary", "show_images"],
     "seed": ["seed_everything"],
     "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],

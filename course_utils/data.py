@@ -226,6 +226,19 @@ def image_tensors(dataset: datasets.MNIST, limit: int | None = None,
     return images, dataset.targets[:limit].clone()
 
 
+def select_classes(images: torch.Tensor, labels: torch.Tensor,
+                   classes: Iterable[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples whose label is in `classes`, relabelled 0, 1, … in the order of `classes`.
+
+    `select_classes(x, y, [5, 6, 7, 8, 9])` keeps the digits 5–9 and labels them 0–4.
+    """
+    classes = torch.as_tensor(list(classes), dtype=labels.dtype)
+    keep = torch.isin(labels, classes)
+    relabel = torch.full((int(max(labels.max(), classes.max())) + 1,), -1, dtype=labels.dtype)
+    relabel[classes] = torch.arange(len(classes), dtype=labels.dtype)
+    return images[keep], relabel[labels[keep]]
+
+
 class TensorLoader:
     """Shuffled mini-batches from in-memory tensors: one indexing op per batch, on any device."""
 
