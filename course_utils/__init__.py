@@ -9,8 +9,10 @@ import importlib
 _EXPORTS = {
     "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist"],
     "device": ["DeviceChoice", "choose_device", "get_device"],
+    "draw": ["class_colors", "draw_scene", "show_scenes"],
     "paths": ["data_root", "mirror_dir"],
     "plot": ["LivePlot", "plot_decision_boundary", "show_images"],
+    "scenes": ["Scenes", "make_scenes"],
     "seed": ["seed_everything"],
     "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],
     "train": ["accuracy", "evaluate", "fit", "train_epoch"],

@@ -19,7 +19,7 @@ Penalty = Callable[[nn.Module], torch.Tensor]
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max matches the target class."""
+    """Fraction of targets whose class is the arg-max over dim 1 (rows; or pixels, for (N, C, H, W) logits)."""
     return (logits.argmax(dim=1) == targets).float().mean().item()
 
 
@@ -38,10 +38,10 @@ def _to(batch: Batch, device: torch.device) -> Batch:
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn = F.cross_entropy,
              device: torch.device | None = None) -> dict[str, float]:
-    """Mean loss and accuracy of `model` over `loader`, in eval mode."""
+    """Mean loss and accuracy of `model` over `loader`, in eval mode (per pixel for segmentation targets)."""
     device = device or next(model.parameters()).device
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
+    total_loss, correct, count, targets = 0.0, 0, 0, 0
     for x, y in loader:
         x, y = _to((x, y), device)
         with _autocast(device):
@@ -49,7 +49,8 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn = F.cros
         total_loss += loss_fn(logits.float(), y).item() * len(y)
         correct += (logits.argmax(dim=1) == y).sum().item()
         count += len(y)
-    return {"loss": total_loss / count, "acc": correct / count}
+        targets += y.numel()
+    return {"loss": total_loss / count, "acc": correct / targets}
 
 
 def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.optim.Optimizer,
@@ -62,7 +63,7 @@ def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.opti
     device = device or next(model.parameters()).device
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and not torch.cuda.is_bf16_supported())
     model.train()
-    total_loss, correct, count = 0.0, 0, 0
+    total_loss, correct, count, targets = 0.0, 0, 0, 0
     bar = tqdm(loader, desc=description, leave=False, disable=not progress)
     for x, y in bar:
         x, y = _to((x, y), device)
@@ -80,8 +81,9 @@ def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.opti
         total_loss += loss.item() * len(y)
         correct += (logits.argmax(dim=1) == y).sum().item()
         count += len(y)
-        bar.set_postfix(loss=f"{total_loss / count:.4f}", acc=f"{correct / count:.3f}", refresh=False)
-    return {"loss": total_loss / count, "acc": correct / count}
+        targets += y.numel()
+        bar.set_postfix(loss=f"{total_loss / count:.4f}", acc=f"{correct / targets:.3f}", refresh=False)
+    return {"loss": total_loss / count, "acc": correct / targets}
 
 
 def fit(model: nn.Module, train_loader: Iterable[Batch], optimizer: torch.optim.Optimizer, epochs: int,
