@@ -11,7 +11,7 @@ _EXPORTS = {
     "device": ["DeviceChoice", "choose_device", "get_device"],
     "draw": ["class_colors", "draw_scene", "show_scenes"],
     "paths": ["data_root", "mirror_dir"],
-    "plot": ["LivePlot", "plot_decision_boundary", "show_images"],
+    "plot": ["LivePlot", "plot_decision_boundary", "show_images", "show_matrices"],
     "scenes": ["Scenes", "make_scenes"],
     "seed": ["seed_everything"],
     "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],
