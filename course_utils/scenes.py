@@ -15,7 +15,8 @@ Formats (N scenes of H x W pixels, M objects in all):
   COCO, and as the v2 transforms assume: a horizontal flip maps x to W - x). `torchvision.ops.masks_to_boxes`
   returns the last column itself, i.e. our boxes are its result + (0, 0, 1, 1);
 - `labels`    int64 (M,), in 1 .. C (0 is background, as in torchvision's detection models);
-- scene i owns objects `offsets[i]:offsets[i + 1]`, in drawing order. `scenes[i]` is the pair
+- scene i owns objects `offsets[i]:offsets[i + 1]`, in drawing order (`scene_index` gives every object's
+  scene, for vectorised work over all boxes). `scenes[i]` is the pair
   (`tv_tensors.Image`, target) where target is the dict torchvision's detection models take: `boxes`
   (`tv_tensors.BoundingBoxes`), `labels` and `masks` (`tv_tensors.Mask`, bool (K, H, W)). For segmentation
   use the tensors `images` and `semantic` directly (wrap them in `tv_tensors.Image`/`Mask` for v2 transforms).
@@ -25,7 +26,8 @@ Rules:
 - **Object pixels** are the pasted glyph's pixels whose intensity (after bilinear resizing, in [0, 1]) is at
   least `threshold`: by default 0.5 for MNIST's digits (their strokes without the anti-aliased fringe) and
   0.1 for Fashion-MNIST, whose clothes are filled shapes, often dark. The image shows the glyph's
-  intensity there and nowhere else, so the image and the masks agree exactly.
+  intensity there and the background everywhere else: black, unless `clutter` or `noise` are asked for
+  (noise is added to every pixel). Without them, the image's pixels >= `threshold` are exactly the masks.
 - **Overlaps**: objects are drawn in order and a later object hides earlier ones wherever its pixels are.
   Masks, semantic map and boxes describe what is *visible* (a box is tight around the object's visible
   pixels, as in COCO). An object left with less than `min_visible` of its own pixels visible (default
@@ -89,6 +91,11 @@ class Scenes(Dataset):
     @property
     def canvas_size(self) -> tuple[int, int]:
         return tuple(self.images.shape[-2:])
+
+    @property
+    def scene_index(self) -> torch.Tensor:
+        """int64 (M,): the scene that each row of `boxes` and `labels` belongs to."""
+        return torch.repeat_interleave(torch.arange(len(self)), torch.diff(self.offsets))
 
     def objects(self, i: int) -> slice:
         """The rows of `boxes` and `labels` that belong to scene i."""

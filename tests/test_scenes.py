@@ -26,6 +26,7 @@ def test_formats_are_torchvisions(scenes):
     assert scenes.semantic.shape == (n, h, w) and scenes.semantic.dtype == torch.int64
     assert scenes.instances.shape == (n, h, w) and scenes.instances.dtype == torch.uint8
     assert scenes.offsets[0] == 0 and scenes.offsets[-1] == len(scenes.boxes) == len(scenes.labels)
+    assert torch.equal(scenes.scene_index[scenes.objects(7)], torch.full((len(scenes.target(7)["boxes"]),), 7))
     assert scenes.class_names == ("background", *map(str, range(10))) and scenes.num_classes == 11
     image, target = scenes[5]
     assert type(image) is tv_tensors.Image and image.shape == (1, h, w)
