@@ -48,7 +48,8 @@ from torch.nn import functional as F
 from course_utils import (TensorLoader, choose_device, explore, fit, make_scenes, seed_everything, show_matrices,
                           show_scenes)
 
-choice = choose_device()
+# Our networks are small: on a CPU one thread beats splitting each operation across busy cores.
+choice = choose_device(cpu_threads=1)
 device = choice.device
 print(choice.summary())
 _ = seed_everything(0)
