@@ -255,13 +255,13 @@ def seconds_per_image(run, images, repeat=3, warm_up=True):
 encoder_decoder = UNet(C, width=16, skips=False).eval()
 rf_encoder_decoder = measured_receptive_field(encoder_decoder)
 deep_fcn = full_resolution_fcn(layers=(rf_encoder_decoder - 1) // 2).eval()
+FCN = f"full-res FCN, {len(deep_fcn) // 3} layers"
 batch = test_set.images[:8]
 windows = F.unfold(F.pad(image, [WINDOW // 2] * 4), WINDOW).transpose(1, 2).reshape(-1, 1, WINDOW, WINDOW)
 rows = {  # name: (receptive field, network, images to time it on, its cost on one image)
     "sliding 15x15 window": (WINDOW, sliding_window, image, cost(patch_net, windows)),
     "same net, convolutional": (WINDOW, fully_convolutional, batch, cost(patch_net, F.pad(image, [7] * 4))),
-    f"full-res FCN, {len(deep_fcn) // 3} layers": (measured_receptive_field(deep_fcn), deep_fcn, batch,
-                                                 cost(deep_fcn, image)),
+    FCN: (measured_receptive_field(deep_fcn), deep_fcn, batch, cost(deep_fcn, image)),
     "encoder-decoder": (rf_encoder_decoder, encoder_decoder, batch, cost(encoder_decoder, image)),
 }
 measured = {}
@@ -274,27 +274,26 @@ for name, (field, run, images, counts) in rows.items():
 costs = {name: counts for name, (*_, counts) in rows.items()}
 assert costs["sliding 15x15 window"]["macs"] > 20 * costs["same net, convolutional"]["macs"]
 assert costs["sliding 15x15 window"]["bytes"] > 20 * costs["same net, convolutional"]["bytes"]
-assert costs[f"full-res FCN, {len(deep_fcn) // 3} layers"]["macs"] > 2 * costs["encoder-decoder"]["macs"]
-assert costs[f"full-res FCN, {len(deep_fcn) // 3} layers"]["bytes"] > 2 * costs["encoder-decoder"]["bytes"]
-megapixel = 1024 * 2048 / (H * W)
-fcn_bytes = costs[f"full-res FCN, {len(deep_fcn) // 3} layers"]["bytes"]
-print(f"\nOn one 1024x2048 street photo the full-resolution FCN would store {fcn_bytes * megapixel / 2**30:.1f} GiB "
-      f"of activations per image, the encoder-decoder "
-      f"{costs['encoder-decoder']['bytes'] * megapixel / 2**30:.1f} GiB.")
-print(f"Measured here: the sliding window took {measured['sliding 15x15 window'] / measured['same net, convolutional']:.0f}x "
-      f"as long as its convolutional form, the full-resolution FCN "
-      f"{measured[f'full-res FCN, {len(deep_fcn) // 3} layers'] / measured['encoder-decoder']:.1f}x as long as the "
+assert costs[FCN]["macs"] > 2 * costs["encoder-decoder"]["macs"]
+assert costs[FCN]["bytes"] > 2 * costs["encoder-decoder"]["bytes"]
+street_photo = 1024 * 2048 / (H * W)  # pixels of a 1024x2048 photo per pixel of our scenes
+print(f"\nOn one 1024x2048 street photo the full-resolution FCN would store "
+      f"{costs[FCN]['bytes'] * street_photo / 2**30:.1f} GiB of activations per image, the encoder-decoder "
+      f"{costs['encoder-decoder']['bytes'] * street_photo / 2**30:.1f} GiB.")
+print(f"Measured here: the sliding window took "
+      f"{measured['sliding 15x15 window'] / measured['same net, convolutional']:.0f}x as long as its convolutional "
+      f"form, the full-resolution FCN {measured[FCN] / measured['encoder-decoder']:.1f}x as long as the "
       f"encoder-decoder.")
 
 # %% [markdown]
 # Read the table in pairs. The sliding window and its convolutional form compute the same numbers, but the
 # window version repeats the shared work for every pixel: its multiply-adds and its activations are dozens of
-# times larger, and it takes correspondingly longer (the ratio is printed under the table). Among the two networks that see a whole object, the full-resolution FCN pays for all its
-# layers at every pixel; the encoder–decoder does part of its work at a half and a quarter of the resolution and
-# needs fewer multiply-adds and less memory for the same field. The gap grows with the field: the FCN needs one
-# more full-resolution layer for every 2 pixels of field, the encoder–decoder one more pooling level for every
-# doubling. (Cityscapes, a street-scene benchmark, has 1024×2048-pixel images, which is where the last line
-# matters.) <!-- quoted -->
+# times larger, and it takes correspondingly longer (the ratio is printed under the table). Among the two
+# networks that see a whole object, the full-resolution FCN pays for all its layers at every pixel; the
+# encoder–decoder does part of its work at a half and a quarter of the resolution and needs fewer multiply-adds
+# and less memory for the same field. The gap grows with the field: the FCN needs one more full-resolution layer
+# for every 2 pixels of field, the encoder–decoder one more pooling level for every doubling. The street-scene
+# benchmark Cityscapes has 1024×2048-pixel images: that is where the last line matters. <!-- quoted -->
 #
 # ## 3. Encoder–decoder, and what it loses
 #
@@ -472,8 +471,9 @@ for stride, padding in [(1, 0), (1, 1), (2, 1), (2, 0)]:
     by_layer = F.conv_transpose2d(y, kernel, stride=stride, padding=padding)
     by_zero_insertion = transposed_conv_by_zero_insertion(y, kernel[0, 0], stride, padding)
     print(f"stride {stride}, padding {padding}: M is {M.shape[0]}x{M.shape[1]}, {side}x{side} -> "
-          f"{by_layer.shape[-2]}x{by_layer.shape[-1]}; |M^T y - ConvTranspose| = {(by_matrix - by_layer).abs().max():.1e}, "
-          f"|zero insertion - ConvTranspose| = {(by_zero_insertion - by_layer).abs().max():.1e}")
+          f"{by_layer.shape[-2]}x{by_layer.shape[-1]}; |M^T y - ConvTranspose| = "
+          f"{(by_matrix - by_layer).abs().max():.1e}, |zero insertion - ConvTranspose| = "
+          f"{(by_zero_insertion - by_layer).abs().max():.1e}")
     assert torch.allclose(by_matrix, by_layer, atol=1e-5) and torch.allclose(by_zero_insertion, by_layer, atol=1e-5)
 
 # %% [markdown]
@@ -648,7 +648,8 @@ print("input", tuple(test_set.images[:2].shape), "-> output", tuple(unet(test_se
 # ### Overlap-tile with mirror padding
 #
 # The paper's convolutions have no padding: every 3×3 convolution trims a pixel on each side, so the output is
-# smaller than the input and only the centre of an input tile gets a prediction (572×572 in, 388×388 out). <!-- quoted -->
+# smaller than the input and only the centre of an input tile gets a prediction.
+# In the paper a 572×572 input tile gives a 388×388 output. <!-- quoted -->
 # Large images are therefore predicted tile by tile, each input tile larger than its output tile by the
 # trimmed margin, and the tiles overlap. At the image border the missing context is filled by **mirroring** the
 # image. The result is seamless: exactly what one pass over the whole mirrored image would give, with no seams at
@@ -780,9 +781,10 @@ assert border_term.max() > frequency_weight.max() / 2
 # $$ \mathrm{IoU}(A, B) = \frac{|A\cap B|}{|A\cup B|} = \frac{TP}{TP + FP + FN}, \qquad
 #    \mathrm{Dice}(A, B) = \frac{2|A\cap B|}{|A| + |B|} = \frac{2\,TP}{2\,TP + FP + FN}. $$
 #
-# Both are 1 for a perfect prediction and 0 when nothing overlaps, and $\mathrm{Dice} = 2\,\mathrm{IoU}/(1 + \mathrm{IoU})$,
-# so they rank predictions of one class identically. The **mean IoU** (mIoU) averages over the classes, the
-# background included; Pascal VOC and Cityscapes rank methods by it. Unlike pixel accuracy, the IoU of a class
+# Both are 1 for a perfect prediction and 0 when nothing overlaps, and
+# $\mathrm{Dice} = 2\,\mathrm{IoU}/(1 + \mathrm{IoU})$, so they rank predictions of one class identically. The
+# **mean IoU** (mIoU) averages over the classes, the background included; Pascal VOC and Cityscapes rank methods
+# by it. Unlike pixel accuracy, the IoU of a class
 # does not care how many background pixels there are:
 
 # %%
@@ -807,7 +809,8 @@ assert torch.allclose(lazy_dice, 2 * lazy_iou / (1 + lazy_iou)) and (lazy_iou[1:
 # above), or train on a **soft Dice loss** that uses probabilities instead of hard sets and, like the metric,
 # normalises each class by its own size:
 #
-# $$ L_{\text{Dice}} = 1 - \frac{1}{C}\sum_c \frac{2\sum_x p_c(x)\, g_c(x) + \varepsilon}{\sum_x p_c(x) + \sum_x g_c(x) + \varepsilon}. $$
+# $$ L_{\text{Dice}} = 1 - \frac{1}{C}\sum_c
+#    \frac{2\sum_x p_c(x)\, g_c(x) + \varepsilon}{\sum_x p_c(x) + \sum_x g_c(x) + \varepsilon}. $$
 #
 # The small $\varepsilon$ keeps the loss defined when a class is absent from both prediction and truth (then the
 # class counts as perfect). We train with cross-entropy plus soft Dice:
@@ -825,9 +828,14 @@ def segmentation_loss(scores, truth):
     return F.cross_entropy(scores, truth) + soft_dice_loss(scores, truth)
 
 
-perfect = 20 * F.one_hot(test_set.semantic[:4], C).permute(0, 3, 1, 2).float()  # very confident and right
-print(f"soft Dice loss: perfect prediction {soft_dice_loss(perfect, test_set.semantic[:4]):.4f}, "
-      f"'everything is background' {soft_dice_loss(20 * F.one_hot(all_background[:4], C).permute(0, 3, 1, 2).float(), test_set.semantic[:4]):.3f}")
+def confident_scores(labels):
+    """Scores that put (almost) all probability on `labels`."""
+    return 20 * F.one_hot(labels, C).permute(0, 3, 1, 2).float()
+
+
+truth = test_set.semantic[:4]
+print(f"soft Dice loss: perfect prediction {soft_dice_loss(confident_scores(truth), truth):.4f}, "
+      f"'everything is background' {soft_dice_loss(confident_scores(all_background[:4]), truth):.3f}")
 
 # %% [markdown]
 # ### The effect of imbalance on training

@@ -120,10 +120,10 @@ def readme_table(results: dict) -> str:
     scenes = results.get("scenes")
     if scenes:
         small, large = scenes["64"], scenes["128"]
-        lines.append(f"Scene generator (`scripts/bench_scenes.py`, `course_utils.make_scenes`): {small['n']:,} scenes of "
-                     f"64×64 with {small['objects']:,} objects in **{small['wall_s']:.1f} s**, {large['n']:,} of 128×128 "
-                     f"with {large['objects']:,} objects in **{large['wall_s']:.1f} s** (plus {scenes['first_call_s']:.1f} s "
-                     f"to load MNIST once).")
+        lines.append(f"Scene generator (`scripts/bench_scenes.py`, `course_utils.make_scenes`): {small['n']:,} "
+                     f"scenes of 64×64 with {small['objects']:,} objects in **{small['wall_s']:.1f} s**, "
+                     f"{large['n']:,} of 128×128 with {large['objects']:,} objects in **{large['wall_s']:.1f} s** "
+                     f"(plus {scenes['first_call_s']:.1f} s to load MNIST once).")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Generated scenes: ground truth that agrees with itself, with the image, with a plain re-drawing and with torchvision."""
+"""Generated scenes: ground truth consistent with itself, the image, a plain re-drawing and torchvision."""
 from __future__ import annotations
 
 import matplotlib
@@ -41,7 +41,8 @@ def test_boxes_are_tight_around_each_instances_pixels(scenes):
     for i in range(len(scenes)):
         target = scenes.target(i)
         assert target["masks"].flatten(1).any(1).all(), "every object kept has visible pixels"
-        assert torch.equal(ops.masks_to_boxes(target["masks"]) + ONE_PAST_THE_LAST, target["boxes"].as_subclass(torch.Tensor))
+        from_masks = ops.masks_to_boxes(target["masks"]) + ONE_PAST_THE_LAST
+        assert torch.equal(from_masks, target["boxes"].as_subclass(torch.Tensor))
 
 
 def test_semantic_map_is_the_instances_merged_with_their_labels(scenes):
