@@ -46,7 +46,8 @@ def staging_lock(folder: Path) -> Iterator[None]:
             yield
     except Timeout:
         raise DatasetUnavailable(f"Waited {LOCK_TIMEOUT_S} s for another process to finish writing {folder} "
-                                 f"(lock file {lock.lock_file}). Stop the process that holds it and run again.") from None
+                                 f"(lock file {lock.lock_file}). Stop the process that holds it and run again."
+                                 ) from None
 
 
 @contextmanager
@@ -167,7 +168,8 @@ def _remove_broken_files_if_possible(cls: type[datasets.MNIST], root: Path) -> l
 
 def _unavailable_message(cls: type[datasets.MNIST], root: Path, mirror: Path | None, error: Exception,
                          removed: list[str]) -> str:
-    looked = f"the mirror {_raw_folder(cls, mirror)} (${MIRROR_ENV})" if mirror else f"no mirror (${MIRROR_ENV} is not set)"
+    looked = (f"the mirror {_raw_folder(cls, mirror)} (${MIRROR_ENV})" if mirror
+              else f"no mirror (${MIRROR_ENV} is not set)")
     cleaned = f"Removed these broken files from the cache: {', '.join(removed)}. " if removed else ""
     return (f"{cls.__name__} is not available. It is not complete in the data cache {_raw_folder(cls, root)} "
             f"(${DATA_DIR_ENV}), there was {looked}, and downloading or reading it failed "

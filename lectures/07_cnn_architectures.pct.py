@@ -48,7 +48,7 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import models
 
-from course_utils import (TensorLoader, checkpoint_info, choose_device, evaluate, explore, fit, image_tensors,
+from course_utils import (TensorLoader, checkpoint_info, choose_device, explore, fit, image_tensors,
                           load_checkpoint, load_fashion_mnist, seed_everything, show_images)
 
 # The networks we train here are small: on a CPU one thread is faster than splitting each operation across cores
@@ -955,7 +955,7 @@ with torch.no_grad():
 print(f"ResNet on the Fashion-MNIST test set: top-1 error {topk_error(logits, y_test, 1):.2%}, "
       f"top-5 error {topk_error(logits, y_test, 5):.2%}")
 res, plain = histories["ResNet"], histories["plain CNN"]
-print(f"after every epoch, training loss ResNet / plain: "
+print("after every epoch, training loss ResNet / plain: "
       + ", ".join(f"{r:.3f}/{p:.3f}" for r, p in zip(res["train_loss"], plain["train_loss"])))
 assert all(r < p for r, p in zip(res["train_loss"], plain["train_loss"]))
 assert res["val_acc"][-1] > plain["val_acc"][-1]

@@ -101,8 +101,8 @@ def run_all(only: str | None) -> dict:
 
 
 def readme_table(results: dict) -> str:
-    rows = ["| # | Lecture | Lecture notebook | Assignment | Lecture run time / peak RSS | Solution run time / peak RSS |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| # | Lecture | Lecture notebook | Assignment | Lecture run time / peak RSS "
+            "| Solution run time / peak RSS |", "|---|---|---|---|---|---|"]
     by_path = results["notebooks"]
     for lecture in sorted(p for p in by_path if p.startswith("lectures/")):
         number = Path(lecture).name.split("_")[0]
@@ -116,7 +116,8 @@ def readme_table(results: dict) -> str:
     if mnist:
         lines.append(f"MNIST benchmark (`scripts/bench_mnist.py`): a {mnist['parameters']:,}-parameter CNN reaches "
                      f"**{100 * mnist['test_acc']:.2f}%** test accuracy in **{mnist['wall_s']:.0f} s** wall "
-                     f"({mnist['epochs']} epochs, imports and data loading included, peak {mnist['peak_gib']:.2f} GiB).")
+                     f"({mnist['epochs']} epochs, imports and data loading included, "
+                     f"peak {mnist['peak_gib']:.2f} GiB).")
     scenes = results.get("scenes")
     if scenes:
         small, large = scenes["64"], scenes["128"]

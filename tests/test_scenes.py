@@ -76,7 +76,7 @@ def _reference_instance_maps(n: int, size: int, min_visible: float, seed: int, *
             h, w = size - int(d.top[m]), size - int(d.left[m])
             ink[k][int(d.top[m]):, int(d.left[m]):] = alpha[m, :h, :w] >= 0.5
 
-        def paint(kept):
+        def paint(kept, ink=ink):
             canvas = torch.zeros(size, size, dtype=torch.uint8)
             for new_id, k in enumerate(kept, start=1):
                 canvas[ink[k]] = new_id
