@@ -423,15 +423,15 @@ class Linear:
         """(N, in) -> (N, out); remembers x for backward()."""
         ### BEGIN SOLUTION
         self.x = x
-        return x @ self.W + self.b
+        return np.einsum("ni,ij->nj", x, self.W) + self.b  # Y_nj = sum_i X_ni W_ij + b_j
         ### END SOLUTION
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """dL/dY (N, out) -> dL/dX (N, in); stores (overwrites) self.dW (in, out) and self.db (out,)."""
         ### BEGIN SOLUTION
-        self.dW = self.x.T @ grad_out
-        self.db = grad_out.sum(axis=0)
-        return grad_out @ self.W.T
+        self.dW = np.einsum("ni,nj->ij", self.x, grad_out)  # dL/dW_ij = sum_n G_nj X_ni
+        self.db = grad_out.sum(axis=0)                        # dL/db_j = sum_n G_nj
+        return np.einsum("nj,ij->ni", grad_out, self.W)       # dL/dX_ni = sum_j G_nj W_ij
         ### END SOLUTION
 
     def update(self, lr: float) -> None:
@@ -674,8 +674,8 @@ except NotImplementedError:
 # even if your `Linear` has a bug; where your `Linear` passes the Part 2 checks, the grader also trains with it.
 #
 # On the visible task below, $y = \sin(\pi x)$ at 64 points of $[-1, 1]$, `train_mlp(*make_mlp(1, 16, 1, seed=0),
-# x, y)` must bring the loss **below 0.02**. The hidden tests train on other small regression sets (other
-# targets, 2-D inputs, several outputs, other seeds and widths) and require the final loss to be below 5 % of
+# x, y)` must bring the loss **below 0.02**. The grader also trains on other small regression sets (other
+# targets, 2-D inputs, several outputs, other seeds and widths) and requires the final loss to be below 5 % of
 # the variance of $y$.
 
 # %% nbgrader={"grade": false, "grade_id": "make_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false}

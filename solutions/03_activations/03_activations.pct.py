@@ -777,6 +777,8 @@ sigmoid_depth_below_1e6 = 10  # 0.25**9 = 3.8e-6, 0.25**10 = 9.5e-7
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "test_vanishing", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+from course_utils import testing as T
+
 # 1. the result's form: one Python float per layer; depth 1 gives one norm
 norms = gradient_norms("sigmoid", depth=1, width=8, seed=0)
 assert type(norms) is type([]), f"gradient_norms should return a list, got {type(norms).__name__}"
@@ -807,8 +809,9 @@ else:
 
 # 4. the measurement: 10 sigmoid layers lose orders of magnitude, 10 ReLU layers do not
 deep_sigmoid, deep_relu = gradient_norms("sigmoid", 10, 32, seed=0), gradient_norms("relu", 10, 32, seed=0)
-assert 0.0 < deep_sigmoid[0] / deep_sigmoid[-1] < 1e-3, (
-    f"10 sigmoid layers: the first layer's gradient should be tiny next to the last one's, got a ratio {deep_sigmoid[0] / deep_sigmoid[-1]:.3g}")
+ratio = deep_sigmoid[0] / deep_sigmoid[-1]
+assert 0.0 < ratio < 1e-3, (f"10 sigmoid layers: the first layer's gradient should be tiny next to the last one's, got a ratio "
+                            f"{ratio:.3g}" + (" (is the list reversed? It starts with W_1, next to the input)" if ratio > 1e3 else ""))
 assert 0.05 < deep_relu[0] / deep_relu[-1] < 20.0, f"10 ReLU layers: the ratio should be of order 1, got {deep_relu[0] / deep_relu[-1]:.3g}"
 
 # 5. the numbers by hand
