@@ -455,7 +455,7 @@ def gradient_problems(draw):
 
 def central(f, x: np.ndarray, eps: float) -> np.ndarray:
     grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
+    for index in np.ndindex(*x.shape):
         up, down = x.copy(), x.copy()
         up[index] += eps
         down[index] -= eps
@@ -465,7 +465,7 @@ def central(f, x: np.ndarray, eps: float) -> np.ndarray:
 
 def one_sided(f, x: np.ndarray, eps: float) -> np.ndarray:
     grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
+    for index in np.ndindex(*x.shape):
         up = x.copy()
         up[index] += eps
         grad[index] = (f(up) - f(x)) / eps

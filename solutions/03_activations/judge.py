@@ -171,15 +171,15 @@ def ref_activation(name: str, x: torch.Tensor, alpha: float | None) -> torch.Ten
         return ref_sigmoid(x) * (1.0 - ref_sigmoid(x))
     one, neg = torch.ones_like(x), torch.clamp(x, max=0.0)
     if name in ("tanh", "tanh_grad"):
-        m = torch.expm1(-2.0 * x.abs())
-        th = torch.sign(x) * (-m / (2.0 + m))
+        e = torch.expm1(-2.0 * x.abs())
+        th = torch.sign(x) * (-e / (2.0 + e))
         return th if name == "tanh" else 1.0 - th * th
     if name == "relu":
         return torch.where(x > 0, x, torch.zeros_like(x))
     if name == "relu_grad":
         return (x > 0).double()
     if name == "leaky_relu":
-        return torch.where(x > 0, x, alpha * x)
+        return torch.where(x > 0, x, x * alpha)
     if name == "leaky_relu_grad":
         return torch.where(x > 0, one, alpha * one)
     if name == "elu":
@@ -294,7 +294,7 @@ def ref_prelu(args, g):
     g, a = g.double(), slope_view(alpha, x)
     per_use = torch.where(x > 0, torch.zeros_like(x), g * x)
     grad_alpha = per_use.sum().reshape(alpha.shape) if alpha.numel() == 1 else per_use.sum(
-        dim=[d for d in range(x.dim()) if d != 1])
+        dim=[d for d in range(x.ndim) if d != 1])
     return torch.where(x > 0, x, a * x), [torch.where(x > 0, g, g * a), grad_alpha]
 
 
@@ -306,7 +306,7 @@ def prelu_mistakes(args, g) -> dict[int, dict]:
             1: {"alpha's gradient is not summed over the places where the slope is used": per_use,
                 "alpha's gradient is summed over the batch (dimension 0) only, not over the positions": per_use.sum(0),
                 "alpha's gradient takes grad_out * x everywhere, also where x > 0": (g * x).sum().reshape(alpha.shape)
-                if alpha.numel() == 1 else (g * x).sum(dim=[d for d in range(x.dim()) if d != 1])}}
+                if alpha.numel() == 1 else (g * x).sum(dim=[d for d in range(x.ndim) if d != 1])}}
 
 
 def ref_maxout(args, g):
@@ -523,9 +523,9 @@ def autograd_functions(student, draw):
 def ref_dead(model: nn.Module, x: torch.Tensor, averaged: bool = False) -> float:
     """The pooled share of dead units over all nn.ReLU layers (averaged: the mean of per-layer shares)."""
     alive = []
-    handles = [m.register_forward_hook(lambda mod, inp, out: alive.append(
+    handles = [module.register_forward_hook(lambda mod, inp, out: alive.append(
         (out != 0).reshape(out.shape[0], out.shape[1], -1).any(dim=2).any(dim=0)))
-        for m in model.modules() if isinstance(m, nn.ReLU)]
+        for module in model.modules() if isinstance(module, nn.ReLU)]
     model.eval()
     with torch.no_grad():
         model(x)
@@ -533,8 +533,8 @@ def ref_dead(model: nn.Module, x: torch.Tensor, averaged: bool = False) -> float
         handle.remove()
     if averaged:
         return sum(1 - float(a.double().mean()) for a in alive) / len(alive) if alive else 0.0
-    total = sum(a.numel() for a in alive)
-    return (total - sum(int(a.sum()) for a in alive)) / total if total else 0.0
+    total = sum(layer.numel() for layer in alive)
+    return (total - sum(int(layer.sum()) for layer in alive)) / total if total else 0.0
 
 
 def dead_units(draw, n: int) -> list[int]:
