@@ -2,9 +2,12 @@
 
 - value_engine: gradients are assigned (`=`) instead of accumulated (`+=`), so a value used twice
   (`a * a`, shared nodes) keeps only its last contribution. Part 1 fails (visible and hidden tests).
+- gradient_check: numerical_gradient uses the one-sided difference (f(x + eps) - f(x)) / eps. Its error is
+  of order eps instead of eps², so with eps = 1e-2 it misses the visible sum(x**3) example and the
+  judge's exact central differences. Part 3 fails.
 - mlp_forward_backward: dL/dy_hat divides by N instead of N*K (the mean runs over all entries), which is
   only right for one output; training still works, but the gradients are wrong whenever K > 1.
-  Part 4 fails (the visible finite-difference check on K = 2 and the hidden torch.autograd comparison).
+  Part 4 fails (the gradient handed to layer2.backward, visibly and in the judge's stand-in checks).
 """
 
 WRONG_ANSWERS = {
@@ -139,21 +142,40 @@ class Value:
         for node in reversed(order):
             node._backward()
 ''',
-    "mlp_forward_backward": '''def mlp_forward_backward(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray,
-                         x: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
-    """MSE loss of tanh(x @ W1 + b1) @ W2 + b2 against y, and its gradients {"W1", "b1", "W2", "b2"}."""
-    z = x @ W1 + b1
-    a = np.tanh(z)
-    y_hat = a @ W2 + b2
+    "gradient_check": '''def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of the scalar function f at x (same shape as x); x is left unchanged."""
+    grad = np.zeros(x.shape, dtype=np.float64)
+    f_x = float(f(x))
+    for index in np.ndindex(x.shape):
+        saved = x[index]
+        x[index] = saved + eps
+        grad[index] = (float(f(x)) - f_x) / eps  # misconception: the one-sided difference is just as good
+        x[index] = saved
+    return grad
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| / max(max(|a| + |b|), 1e-12), as a Python float."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    return float(np.abs(a - b).max() / max(float((np.abs(a) + np.abs(b)).max()), 1e-12))
+''',
+    "mlp_forward_backward": '''def mlp_forward_backward(layer1, layer2, x: np.ndarray, y: np.ndarray) -> float:
+    """MSE loss of layer2(tanh(layer1(x))) against y; the backward pass leaves the gradients in the layers."""
+    a = np.tanh(layer1.forward(x))
+    y_hat = layer2.forward(a)
     diff = y_hat - y
     loss = float(np.mean(diff ** 2))
-    d_yhat = 2.0 * diff / x.shape[0]  # misconception: divides by N, but the mean runs over N*K entries
-    dW2 = a.T @ d_yhat
-    db2 = d_yhat.sum(axis=0)
-    d_a = d_yhat @ W2.T
-    d_z = d_a * (1.0 - a ** 2)
-    dW1 = x.T @ d_z
-    db1 = d_z.sum(axis=0)
-    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    d_a = layer2.backward(2.0 * diff / x.shape[0])  # misconception: divides by N, but the mean runs over N*K entries
+    layer1.backward(d_a * (1.0 - a ** 2))
+    return loss
 ''',
+}
+
+MISTAKES = {
+    "test_value_engine": "gradients are assigned (=) instead of accumulated (+=)",
+    "test_gradient_check": "a one-sided difference (f(x + eps) - f(x)) / eps is used instead of the central one",
+    "test_mlp": "dL/dŶ divides by N (the batch size) instead of N·K (all entries of the mean)",
 }

@@ -3,6 +3,9 @@
 - activations: tanh and softplus written with the textbook formulas, (e^x - e^-x) / (e^x + e^-x) and
   log(1 + e^x). Correct for moderate x, but e^x overflows to inf for large |x|: tanh(±1000) becomes nan and
   softplus(1000) becomes inf. Part 1 fails (the visible ±1000 checks and the hidden extreme values).
+- prelu_function: the per-channel slopes' gradient is summed over the batch dimension only, which is right
+  for (N, C) inputs but leaves one value per position for images (N, C, H, W). Part 2 fails (the visible
+  image example and the judge's direct calls with random 3-D and 4-D inputs).
 - dead_relu: the dead fraction is the mean of the per-layer fractions instead of the pooled count over all
   units, which differs whenever the ReLU layers have different sizes. Part 3 fails (visible 4/7 example and
   hidden random networks).
@@ -72,6 +75,29 @@ def softplus_grad(x: torch.Tensor) -> torch.Tensor:
     """The derivative of softplus, which is sigmoid(x)."""
     return sigmoid(x)
 ''',
+    "prelu_function": '''class PReLUFunction(torch.autograd.Function):
+    """PReLU with a hand-written backward: PReLUFunction.apply(x, alpha), alpha of 1 or C = x.shape[1] slopes."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """x where x > 0, alpha * x elsewhere (alpha[c] for channel c on dimension 1, or one shared slope)."""
+        slope = alpha if alpha.numel() == 1 else alpha.reshape([1, -1] + [1] * (x.dim() - 2))
+        ctx.save_for_backward(x, alpha)
+        return torch.where(x > 0, x, slope * x)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        """(dL/dx, dL/dalpha); dL/dalpha sums grad_out * x (where x <= 0) over every place a slope is used."""
+        x, alpha = ctx.saved_tensors
+        slope = alpha if alpha.numel() == 1 else alpha.reshape([1, -1] + [1] * (x.dim() - 2))
+        grad_x = torch.where(x > 0, grad_out, grad_out * slope)
+        per_use = torch.where(x > 0, torch.zeros_like(x), grad_out * x)
+        if alpha.numel() == 1:
+            grad_alpha = per_use.sum().reshape(alpha.shape)
+        else:
+            grad_alpha = per_use.sum(dim=0)  # misconception: a channel's slope is shared over the batch only
+        return grad_x, grad_alpha
+''',
     "dead_relu": '''def dead_relu_fraction(model: nn.Module, x: torch.Tensor) -> float:
     """The fraction of dead units over all nn.ReLU submodules of `model` on the batch x (a Python float).
 
@@ -98,4 +124,10 @@ def softplus_grad(x: torch.Tensor) -> torch.Tensor:
             module.training = mode
     return sum(fractions) / len(fractions) if fractions else 0.0
 ''',
+}
+
+MISTAKES = {
+    "test_activations": "tanh uses the textbook formula (e^x - e^-x) / (e^x + e^-x), which overflows to inf / inf = nan",
+    "test_elu_function": "alpha's gradient is summed over the batch (dimension 0) only, not over the positions",
+    "test_dead_relu": "the per-layer fractions are averaged instead of pooling the units of all layers",
 }
