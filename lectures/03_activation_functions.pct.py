@@ -377,7 +377,7 @@ def best_time(fn, repeat=15):
     return min(times)
 
 
-threads = torch.get_num_threads()
+threads_before = torch.get_num_threads()
 torch.set_num_threads(1)
 big = torch.randn(2 ** 22, device=device)
 timed = {"ReLU": F.relu, "Leaky ReLU": lambda t: F.leaky_relu(t, 0.1), "sigmoid": torch.sigmoid,
@@ -387,7 +387,7 @@ batch, weight = torch.randn(512, 1024, device=device), torch.randn(1024, 1024, d
 hidden = batch @ weight
 matmul_s, relu_small_s = best_time(lambda: batch @ weight, repeat=5), best_time(lambda: F.relu(hidden))  # noqa: F821 (called before the del below)
 sigmoid_small_s = best_time(lambda: torch.sigmoid(hidden))  # noqa: F821 (called before the del below)
-torch.set_num_threads(threads)
+torch.set_num_threads(threads_before)
 
 print(f"{'forward on 4,194,304 numbers':<30} {'time':>9} {'ns/number':>10} {'vs ReLU':>8}")
 for name, s in seconds.items():
