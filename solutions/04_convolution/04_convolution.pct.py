@@ -22,7 +22,7 @@
 # | 3 | `conv2d_backward` and `Conv2dFunction`: the backward pass of a convolution, by hand | 1 |
 # | 4 | `max_pool2d` and `avg_pool2d` | 2 |
 # | 5 | `conv_output_size` and `network_output_shape` | 1 |
-# | 6 | your own CNN with at most 20,000 parameters: ≥ 98.5 % on the MNIST test set, trained in about a minute | 3 |
+# | 6 | your own CNN with at most 20,000 parameters: $\ge 98.5\,\%$ on the MNIST test set, trained in about a minute | 3 |
 #
 # **How grading works.** Write your code where it says `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError()` line). Each part ends with a test cell. The tests you see there are small
@@ -718,16 +718,18 @@ with torch.no_grad():
     logits = fresh.eval()(x_test[:2])
 assert tuple(logits.shape) == (2, 10), f"the network should map (2, 1, 28, 28) images to (2, 10) logits, got {tuple(logits.shape)}"
 
-training_started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 model = train_cnn(0)
-train_seconds = time.perf_counter() - training_started
+train_seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
 assert isinstance(model, nn.Module), f"train_cnn(seed) should return the trained nn.Module, got {type(model).__name__}"
 accuracy = T.accuracy(model, x_test, y_test)
-print(f"{sum(p.numel() for p in model.parameters()):,} parameters, trained in {train_seconds:.1f} s, "
-      f"test accuracy {accuracy:.2%}")
+print(f"{sum(p.numel() for p in model.parameters()):,} parameters, trained in {train_seconds:.1f} s "
+      f"({cpu_seconds:.1f} s of CPU time), test accuracy {accuracy:.2%}")
 if train_seconds > 60:
     print(f"warning: training took {train_seconds:.1f} s here; aim for about a minute or less on your machine")
-assert train_seconds <= 180, f"training took {train_seconds:.1f} s; the grader fails training that takes more than 180 s"
+# Like the grader: on a busy machine the CPU time counts, with several threads the wall-clock time
+assert min(train_seconds, cpu_seconds) <= 180, (
+    f"training took {train_seconds:.1f} s ({cpu_seconds:.1f} s of CPU time); the grader fails more than 180 s")
 assert accuracy >= 0.985, f"test accuracy {accuracy:.2%}; at least 98.5% is required (the grader trains with another seed)"
 
 print(f"✓ Part 6: {accuracy:.2%} with {n_parameters:,} parameters in {train_seconds:.1f} s")
