@@ -468,12 +468,17 @@ def weight_penalty(student, draw):
             value = out.attr("data")
             expect_tensor(value, "the penalty", shape=())
             expected, grads = reference_penalty(local, l1, l2, include)
+            differentiable = any(g.abs().max().item() > 0 for g in grads)
+            if differentiable:
+                expect(out.attr("requires_grad") is True, "the penalty is not differentiable: do not use .item(), "
+                                                          "float(...), .data or .detach()")
+                expect(value.dtype == dtype, f"the penalty of a {str(dtype).removeprefix('torch.')} model should be "
+                                             f"computed in {str(dtype).removeprefix('torch.')}, got "
+                                             f"{str(value.dtype).removeprefix('torch.')}")
             tol = 1e-10 if dtype == torch.float64 else 1e-5
             expect_close(value, expected, "the penalty", atol=tol, rtol=tol,
                          mistakes=penalty_mistakes(local, l1, l2, include))
-            if any(g.abs().max().item() > 0 for g in grads):
-                expect(out.attr("requires_grad") is True, "the penalty is not differentiable: do not use .item(), "
-                                                          "float(...), .data or .detach()")
+            if differentiable:
                 got = kernel.grad.invoke((out, parameters), {"allow_unused": True}).value
                 for (name, _), gradient, want in zip(local.named_parameters(), got, grads):
                     expect_close(gradient if gradient is not None else torch.zeros_like(want), want,
