@@ -48,9 +48,10 @@ c.Autograde.sanitize_preprocessors = [
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]"
 
-# Feedback: hidden tests (their source and their tracebacks) never reach students.
+# Feedback: hidden tests never reach students, and a held submission says so at the top.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "course_grading.feedback.HideHiddenTests",
+    "course_grading.feedback.ReviewNotice",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

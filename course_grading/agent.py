@@ -27,6 +27,7 @@ import numpy as np
 
 MIME = "application/vnd.course-judge"
 MAGIC = b"CJW1"
+MAX_HEADER_BYTES = 16 * 2**20  # the JSON part (numbers in lists, strings); arrays travel as raw bytes
 ARRAY_DTYPES = {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
                 "complex64", "complex128"}
 TORCH_ONLY = {"bfloat16": "float32"}  # torch dtypes numpy lacks, sent widened
@@ -154,6 +155,8 @@ def unpack(payload: bytes, max_bytes: int, torch_module=None, handle=Handle, ref
     (length,) = struct.unpack("<I", payload[4:8])
     if 8 + length > len(payload):
         raise WireError("truncated header")
+    if length > MAX_HEADER_BYTES:
+        raise WireError(f"the answer's structure is {length:,} bytes; the limit is {MAX_HEADER_BYTES:,} (send tensors)")
     try:
         header = json.loads(payload[8:8 + length].decode())
     except (ValueError, RecursionError) as error:
@@ -382,10 +385,18 @@ def _fresh_copy(value):
 
 
 def _lookup(name: str):
-    if name.startswith("module:"):
+    if name.startswith("module:"):  # the longest importable prefix, then attributes: torch.Tensor.copy_
         import importlib
-        module_name, _, attribute = name[len("module:"):].rpartition(".")
-        return getattr(importlib.import_module(module_name), attribute)
+        parts = name[len("module:"):].split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                value = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attribute in parts[cut:]:
+                value = getattr(value, attribute)
+            return value
+        raise ImportError(f"nothing importable in {name!r}")
     namespace = _user_namespace()
     if name not in namespace:
         raise NameError(f"name {name!r} is not defined in the notebook")

@@ -7,8 +7,9 @@ formgrader's Autograde button all grade the same way. For each cell in order:
 - a test cell (nbgrader `grade` without `solution`) is not run: the judge calls the student's code
   through the kernel on its own private cases, compares with its reference, and writes the verdict
   as the cell's output. nbgrader then scores the cell from that output (an error output = 0 points).
-Afterwards every link or special file the kernel left in the submission's folder is removed, before
-nbgrader sets permissions or builds feedback, so nothing outside the folder is ever followed.
+Only the notebooks are in the submission's folder while the kernel runs, and afterwards everything the
+kernel left there (files, links, pipes) is removed before nbgrader sets permissions or builds feedback,
+so nothing outside the folder is ever followed.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ SEED_ENV = "COURSE_JUDGE_SEED"  # fixes the judges' cases (tests, debugging); ra
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.DOTALL | re.MULTILINE)
 
 
-def test_cell_id(cell: NotebookNode) -> str | None:
+def grade_id_of_test_cell(cell: NotebookNode) -> str | None:
     """The grade id of an autograded test cell, else None."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
@@ -64,24 +65,21 @@ def verdict_outputs(verdict: Verdict) -> list[NotebookNode]:
                        "traceback": [f"Failed: {lines[0]}", *lines[1:]]})]
 
 
-class JudgedExecute(Execute):
-    """Autograde's Execute in the sandbox kernel, with test cells scored by the judge."""
+class SandboxedExecute(Execute):
+    """nbgrader's Execute in the sandbox kernel: private IPC sockets (the sandbox has no network), a memory
+    cgroup per kernel, and the submission's folder cleaned before (only notebooks) and after (no links)."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict, km=None):
         if not sandbox_disabled():
             require_sandbox()
             install_kernelspec()
             self.kernel_name = KERNEL_NAME
-        assignment = resources["nbgrader"]["assignment"]
-        self._judge: Judge = load_judge(judge_path(self.config, assignment))
-        self._run_seed = int(os.environ.get(SEED_ENV) or secrets.randbits(62))
         self._workdir = Path(resources.get("metadata", {}).get("path") or ".").resolve()
         self._runtime = Path(tempfile.mkdtemp(prefix="grading-kernel-"))
-        self._link: KernelLink | None = None
-        self._gone: str | None = None  # why the kernel can no longer be asked anything
-        for cell in nb.cells:
-            if test_cell_id(cell):
-                cell.source = HIDDEN.sub("", cell.source)  # legacy hidden regions never reach the kernel
+        removed = keep_only_notebooks(self._workdir)
+        if removed:
+            nb.metadata["course_judge"] = {"removed_files": removed}
+        kept = set(os.listdir(self._workdir))
         group = MemoryGroup.create()
         saved = os.environ.get(CGROUP_ENV)
         if group.path:
@@ -95,19 +93,33 @@ class JudgedExecute(Execute):
                 os.environ[CGROUP_ENV] = saved
             group.remove()
             shutil.rmtree(self._runtime, ignore_errors=True)
-            remove_links(self._workdir)
+            remove_new_files(self._workdir, kept)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if not sandbox_disabled():
-            # the sandbox has no network: the kernel talks over IPC sockets in a private folder it can see
             km.transport = "ipc"
             km.connection_file = str(self._runtime / "kernel.json")
             km.ip = str(self._runtime / "kernel-ipc")
         return km
 
+
+class JudgedExecute(SandboxedExecute):
+    """Autograde's Execute: ordinary cells run in the sandbox kernel; test cells are scored by the judge."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict, km=None):
+        assignment = resources["nbgrader"]["assignment"]
+        self._judge: Judge = load_judge(judge_path(self.config, assignment))
+        self._run_seed = int(os.environ.get(SEED_ENV) or secrets.randbits(62))
+        self._link: KernelLink | None = None
+        self._gone: str | None = None  # why the kernel can no longer be asked anything
+        for cell in nb.cells:
+            if grade_id_of_test_cell(cell):
+                cell.source = HIDDEN.sub("", cell.source)  # legacy hidden regions never reach the kernel
+        return super().preprocess(nb, resources, km)
+
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
-        grade_id = test_cell_id(cell)
+        grade_id = grade_id_of_test_cell(cell)
         if grade_id is not None:
             self._judge_cell(cell, grade_id)
             return cell, resources
@@ -148,17 +160,35 @@ class JudgedExecute(Execute):
                                          "seed": part_seed(self._run_seed, grade_id)}
 
 
-def remove_links(folder: Path) -> list[str]:
-    """Delete every symlink, FIFO, socket or device below `folder` without following any; return them."""
+def keep_only_notebooks(folder: Path) -> list[str]:
+    """Remove everything but the notebooks from the folder the kernel will run in (nbgrader copies a
+    submission's other files there, following links); return what was removed. Only notebooks are graded."""
     removed = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                continue
-            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                os.unlink(path)
-                removed.append(os.path.relpath(path, folder))
+    for entry in sorted(os.listdir(folder)):
+        path = folder / entry
+        mode = os.lstat(path).st_mode
+        if stat.S_ISREG(mode) and (entry.endswith(".ipynb") or entry == "timestamp.txt"):
+            continue
+        if stat.S_ISDIR(mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+        removed.append(entry)
+    return removed
+
+
+def remove_new_files(folder: Path, kept: set[str]) -> list[str]:
+    """After the kernel: delete everything it left in `folder` except the regular files in `kept` (the
+    notebooks), never following a link, so nbgrader's permission and feedback steps see nothing else."""
+    removed = []
+    for entry in sorted(os.listdir(folder)):
+        path = folder / entry
+        mode = os.lstat(path).st_mode
+        if entry in kept and stat.S_ISREG(mode):
+            continue
+        if stat.S_ISDIR(mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+        removed.append(entry)
     return removed

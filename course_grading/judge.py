@@ -31,6 +31,7 @@ import contextvars
 import importlib.util
 import math
 import random
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -66,6 +67,12 @@ class Judge:
 
     def __init__(self) -> None:
         self.parts: dict[str, Part] = {}
+        self.advisory: dict[str, set[str]] = {}  # answer cell grade id -> names the static scan reports
+
+    def advise_against(self, answer_id: str, *names: str) -> None:
+        """Report (advisory, without holding points) answer cell `answer_id` naming one of `names`, e.g.
+        `conv2d`: a second line behind the judge's own check of the operators a call runs."""
+        self.advisory.setdefault(answer_id, set()).update(names)
 
     def part(self, grade_id: str, timeout: float = 600) -> Callable[[PartFunction], PartFunction]:
         def register(check: PartFunction) -> PartFunction:
@@ -82,6 +89,7 @@ def load_judge(path: Path) -> Judge:
     if spec is None or spec.loader is None:
         raise FileNotFoundError(path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look their module up there
     spec.loader.exec_module(module)
     judge = getattr(module, "judge", None)
     if not isinstance(judge, Judge):

@@ -59,6 +59,7 @@ _PYTHON = {
                       "py:torchvision.ops.boxes.generalized_box_iou py:torchvision.ops.boxes.nms "
                       "py:torchvision.ops.boxes.batched_nms py:torchvision.ops.boxes._batched_nms_vanilla "
                       "py:torchvision.ops.boxes._batched_nms_coordinate_trick torchvision.nms",
+    "autograd": "torch.Tensor.backward torch.autograd.grad torch.autograd.backward",
     "optimizers": "py:torch.optim.sgd.sgd py:torch.optim.adam.adam py:torch.optim.adagrad.adagrad "
                   "py:torch.optim.rmsprop.rmsprop py:torch.optim.adamw.adamw torch._fused_sgd_ torch._fused_adam_ "
                   "torch._fused_adamw_ torch._fused_adagrad_",
@@ -71,11 +72,17 @@ _LIBRARIES = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch,))
 
 
 def implementations(*families: str) -> frozenset[str]:
-    """The names of PyTorch's own implementations in these families (see FAMILIES)."""
-    unknown = set(families) - set(FAMILIES)
-    if unknown:
-        raise ValueError(f"unknown families {sorted(unknown)}; choose from {sorted(FAMILIES)}")
-    return frozenset().union(*(FAMILIES[f] for f in families))
+    """The names in these families (see FAMILIES); an argument that names no family is taken as a name
+    itself (`"aten.mm"`, `"torch.nn.functional.relu"`)."""
+    names: set[str] = set()
+    for family in families:
+        if family in FAMILIES:
+            names |= FAMILIES[family]
+        elif "." in family:
+            names.add(family)
+        else:
+            raise ValueError(f"unknown family {family!r}; choose from {sorted(FAMILIES)} or give a dotted name")
+    return frozenset(names)
 
 
 @contextmanager
@@ -94,7 +101,7 @@ def record_calls(python_level: bool = True) -> Iterator[set[str]]:
 
     class Functions(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            names.add(resolve_name(func) or getattr(func, "__qualname__", "?"))
+            names.add(resolve_name(func) or f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}")
             return func(*args, **(kwargs or {}))
 
     libraries = _LIBRARIES + tuple(os.path.dirname(m.__file__) + os.sep for m in
@@ -117,8 +124,8 @@ def record_calls(python_level: bool = True) -> Iterator[set[str]]:
 
 @contextmanager
 def forbidden(*families: str) -> Iterator[None]:
-    """Fail if PyTorch's own implementation of one of these families runs inside the block
-    (e.g. `forbidden("convolution")` when the task is to write a convolution)."""
+    """Fail if PyTorch's own implementation of one of these families (or one of these names) runs inside
+    the block, e.g. `forbidden("convolution")` when the task is to write a convolution."""
     banned = implementations(*families)
     with record_calls() as names:
         yield

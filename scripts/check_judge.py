@@ -2,30 +2,55 @@
 
     python scripts/check_judge.py 01_perceptron_xor [SCRATCH_DIR] [solution,untouched,wrong]
 
-Prints every judge verdict and the scores: the quick loop while writing a judge (tests do the full batch).
+Prints every judge verdict (with its time) and the scores: the quick loop while writing a judge.
+The test suite grades the full batch (tests/test_grading.py).
 """
-import sys, time, shutil, importlib.util
-sys.path.insert(0, "tests")
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
 from pathlib import Path
+
 import nbformat
-from course_grading.course import scratch_course, run_nbgrader
-from submissions import answered, read
 from nbgrader.api import Gradebook
-ROOT=Path(".").resolve(); a=sys.argv[1]; dest=Path(sys.argv[2] if len(sys.argv)>2 else f"/tmp/g_{a}")
-shutil.rmtree(dest, ignore_errors=True)
-course = scratch_course(dest/"course", ROOT)
-r=run_nbgrader(course, "generate_assignment", a, "--force"); assert r.returncode==0, r.stderr
-rel = read(course/"assignments"/a/f"{a}.ipynb"); src = read(course/"solutions"/a/f"{a}.ipynb")
-spec=importlib.util.spec_from_file_location("w", f"tests/wrong_answers/{a}.py"); m=importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-wrong = {k: (v if isinstance(v, str) else v[0]) for k, v in m.WRONG_ANSWERS.items()}
-subs = {"solution": answered(rel, src), "untouched": rel, "wrong": answered(rel, src, wrong)}
-only = sys.argv[3].split(",") if len(sys.argv) > 3 else list(subs)
-for student in only:
-    f = course/"submitted"/student/a; f.mkdir(parents=True); nbformat.write(subs[student], f/f"{a}.ipynb")
-t=time.time()
-r=run_nbgrader(course, "autograde", a); print("autograde rc", r.returncode, f"{time.time()-t:.1f}s")
-print("\n".join(l for l in r.stderr.splitlines() if "judge" in l or "ERROR" in l or "Error" in l)[-6000:])
-with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
-    print("max", gb.find_assignment(a).max_score)
-    for s in only:
-        print(s, gb.find_submission(a, s).score)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from course_grading.course import run_nbgrader, scratch_course  # noqa: E402
+from grading_batch import wrong_answers  # noqa: E402
+from submissions import answered, read  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignment")
+    parser.add_argument("scratch", nargs="?", type=Path, default=Path(tempfile.mkdtemp(prefix="check-judge-")))
+    parser.add_argument("students", nargs="?", default="solution,untouched,wrong")
+    args = parser.parse_args()
+    assignment, name = args.assignment, f"{args.assignment}.ipynb"
+    shutil.rmtree(args.scratch, ignore_errors=True)
+    course = scratch_course(args.scratch / "course", ROOT)
+    run_nbgrader(course, "generate_assignment", assignment, "--force", check=True)
+    release, solution = read(course / "assignments" / assignment / name), read(course / "solutions" / assignment / name)
+    variants = {"solution": answered(release, solution), "untouched": release,
+                "wrong": answered(release, solution, wrong_answers(assignment)[0])}
+    chosen = args.students.split(",")
+    for student in chosen:
+        folder = course / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(variants[student], folder / name)
+    start = time.perf_counter()
+    run = run_nbgrader(course, "autograde", assignment)
+    print(f"autograde exit code {run.returncode} in {time.perf_counter() - start:.1f} s")
+    print("\n".join(line for line in run.stderr.splitlines() if "judge" in line or "ERROR" in line))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        print(f"max score {gradebook.find_assignment(assignment).max_score}")
+        for student in chosen:
+            print(f"{student}: {gradebook.find_submission(assignment, student).score}")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,8 @@ from course_grading.judge import Judge, case, expect, expect_close, expect_equal
 from course_utils import make_xor, xor_truth_table
 
 judge = Judge()
+BIAS_NEVER_UPDATED = "b is never updated (only w moves)"
+INNER_BIASES_DROPPED = "the biases of all layers but the last are left out"
 XOR_ROWS, XOR_LABELS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0]
 
 
@@ -25,8 +27,9 @@ def ref_predict(X: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> list[int]:
 
 
 def ref_train(X: torch.Tensor, y: torch.Tensor, lr: float = 1.0, epochs: int = 100,
-              float32: bool = True) -> tuple[list[float], float, list[int]]:
-    """Rosenblatt's rule from zeros, sample by sample, stopping after an epoch without mistakes."""
+              update_bias: bool = True) -> tuple[list[float], float, list[int]]:
+    """Rosenblatt's rule from zeros, sample by sample, stopping after an epoch without mistakes
+    (`update_bias=False`: the catalogued mistake of never moving b)."""
     rows, labels = X.tolist(), [int(v) for v in y.tolist()]
     w, b, history = [0.0] * X.shape[1], 0.0, []
     for _ in range(epochs):
@@ -35,7 +38,7 @@ def ref_train(X: torch.Tensor, y: torch.Tensor, lr: float = 1.0, epochs: int = 1
             p = ref_step(w, b, x)
             if p != t:
                 w = [wi + lr * (t - p) * xi for wi, xi in zip(w, x)]
-                b += lr * (t - p)
+                b += lr * (t - p) if update_bias else 0.0
                 mistakes += 1
         history.append(mistakes)
         if mistakes == 0:
@@ -121,13 +124,15 @@ def check_training(student, X: torch.Tensor, y: torch.Tensor, lr: float, epochs:
     expect(len(call.value) == 3, "train_perceptron must return (w, b, mistakes_per_epoch)")
     w, b, mistakes = call.value
     ref_w, ref_b, ref_mistakes = ref_train(X, y, lr, epochs)
+    frozen_bias = ref_train(X, y, lr, epochs, update_bias=False)
     expect_tensor(w, "w", dtype=torch.float32, shape=(X.shape[1],))
     expect_tensor(b, "b", dtype=torch.float32, shape=())
     expect(is_int_list(mistakes), f"mistakes_per_epoch must be a Python list of Python ints, got {mistakes!r}"[:300])
     expect_equal(mistakes, ref_mistakes, "the mistakes per epoch",
                  mistakes={"the loop does not stop after an epoch without mistakes":
-                           ref_mistakes + [0] * (epochs - len(ref_mistakes))})
-    expect_close(w, ref_w, "w", atol=1e-6, rtol=0.0)
+                           ref_mistakes + [0] * (epochs - len(ref_mistakes)),
+                           BIAS_NEVER_UPDATED: frozen_bias[2]})
+    expect_close(w, ref_w, "w", atol=1e-6, rtol=0.0, mistakes={BIAS_NEVER_UPDATED: frozen_bias[0]})
     expect_close(b, ref_b, "b", atol=1e-6, rtol=0.0)
     expect_equal([a.tolist() for a in call.args], [X.tolist(), y.tolist()], "X and y after the call (do not modify them)")
 
@@ -292,9 +297,10 @@ def collapse(student, draw):
             expect_tensor(bias, "the collapsed bias", dtype=torch.float32, shape=(n_out,), parameter=True)
             x = draw.randn(draw.int(1, 16), n_in) * 2
             expected = stack_in_float64(layers, x)
+            last_bias_only = stack_in_float64([(w, None) for w, _ in layers[:-1]] + layers[-1:], x)
             scale = max([1.0] + expected.abs().reshape(-1).tolist())
-            expect_close(x @ weight.T + bias, expected, "the collapsed layer's output",
-                         atol=1e-5 * scale, rtol=1e-5)
+            expect_close(x @ weight.T + bias, expected, "the collapsed layer's output", atol=1e-5 * scale,
+                         rtol=1e-5, mistakes={INNER_BIASES_DROPPED: last_bias_only})
             for k, (layer, (w, b)) in enumerate(zip(remote_layers, layers)):
                 expect_equal(layer.attr("weight").tolist(), w.tolist(), f"layer {k}'s weight after the call "
                              "(do not modify the input layers)")
