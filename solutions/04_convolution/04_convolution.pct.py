@@ -38,7 +38,8 @@
 # - Parts 1–4 are about implementing operations that PyTorch already has. Inside your functions, PyTorch's
 #   own convolution and pooling (`F.conv2d`, `torch.conv2d`, `nn.Conv2d`, `F.conv_transpose2d`, `F.max_pool2d`,
 #   `F.avg_pool2d`, `nn.MaxPool2d`, the adaptive and `lp_` pools, …) are **forbidden**; the grader detects such
-#   calls, also when they happen inside an `nn.Module` or during a backward pass. Tensor arithmetic, indexing,
+#   calls, also when they happen inside an `nn.Module` or during a backward pass (the one exception is
+#   `Conv2dFunction.forward` in Part 3, see there). Tensor arithmetic, indexing,
 #   `F.pad`, reductions, `matmul` / `einsum` are fine, and so are `F.unfold`, `F.fold` and `Tensor.unfold`
 #   (except in Part 1, which is about loops). In Part 6 you *should* use `nn.Conv2d` and friends.
 # - The parts are graded independently: a part you skip costs only its own points.
@@ -209,7 +210,7 @@ print("✓ Part 1: conv2d_loops passes the visible tests")
 #
 # With $d = 1$ this is the formula of part 1. Your `conv2d` must match `F.conv2d` for every combination of
 # kernel size (square or not), stride, padding and dilation (each an int or a pair), with or without bias, for
-# float32 and float64. Do not call `conv2d_loops` from it.
+# float32 and float64. Build it on `F.unfold` (the grader checks that it runs), not on `conv2d_loops`.
 
 # %% nbgrader={"grade": false, "grade_id": "conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -258,8 +259,9 @@ for dtype, tol in [(torch.float32, 2e-5), (torch.float64, 1e-10)]:
     w = torch.randn(5, 3, 3, 2, generator=gen, dtype=dtype)
     b = torch.randn(5, generator=gen, dtype=dtype)
     for settings in [dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2)), dict(stride=3, padding=0, dilation=2)]:
-        with T.forbidden("convolution"):
+        with T.record_calls() as ran, T.forbidden("convolution"):
             out = conv2d(x, w, b, **settings)
+        assert ran & {"aten.im2col", "aten.unfold"}, "vectorise conv2d with F.unfold (it never ran here)"
         expected = F.conv2d(x, w, b, **settings)
         assert out.shape == expected.shape, f"{settings}: expected shape {tuple(expected.shape)}, got {tuple(out.shape)}"
         assert out.dtype == x.dtype, f"the output should have the input's dtype {x.dtype}, got {out.dtype}"

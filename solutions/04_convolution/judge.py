@@ -62,6 +62,8 @@ def check_conv(student, name: str, forbidden: frozenset[str], x, weight, bias, s
         call = getattr(student, name).invoke((x, weight, bias), settings, record_ops=True, return_args=True)
         expected = F.conv2d(x, weight, bias, **exact)
         expect_no_ops(call.ops, forbidden, name)
+        if name == "conv2d":
+            expect(bool(call.ops & {"aten.im2col", "aten.unfold"}), "vectorise conv2d with F.unfold (it never ran)")
         expect_tensor(call.value, f"{name}(...)", dtype=x.dtype, shape=tuple(expected.shape))
         flipped = F.conv2d(x, weight.flip(-2, -1), bias, **exact)
         expect_close(call.value, expected, f"{name}(...)", atol=tolerance(x.dtype), rtol=tolerance(x.dtype),
@@ -390,6 +392,9 @@ def cnn(student, draw):
         kinds = [m.type_name for m in student.module("builtins.list")(model.attr("modules")())]
         expect(any(kind.endswith("Conv2d") for kind in kinds), "the trained model has no nn.Conv2d")
         parameters = student.module("builtins.list")(model.attr("parameters")())
+        built = student.module("builtins.list")(fresh.attr("parameters")())
+        expect([tuple(p.shape) for p in parameters] == [tuple(p.shape) for p in built],
+               "train_cnn should train the network that build_cnn() builds (their parameters differ)")
         count = sum(p.numel() for p in parameters)
         expect(count <= MAX_PARAMETERS,
                f"the network has {count:,} parameters; at most {MAX_PARAMETERS:,} are allowed")

@@ -234,6 +234,10 @@ def check_module(student, kernel: Kernel, draw, number: int) -> None:
             call = module.invoke((leaf,), keep=True, record_ops=True)
             expect_no_ops(call.ops, NORMALIZATION, "BatchNorm")
             out = call.value
+            if step == 0:
+                node = out.attr("grad_fn") if kernel_of(out) == "torch.Tensor" else None
+                expect("BatchNormFunction" in kernel_of(node), "in training mode the output should come from "
+                                                              "BatchNormFunction.apply")
             expected, expected_grads = reference.step(x, mode == "train", grad_out)
             value = out.attr("data") if kernel_of(out) == "torch.Tensor" else None
             expect_tensor(value if value is not None else out, "the output", dtype=dtype, shape=tuple(x.shape))
@@ -392,9 +396,11 @@ def build(student, spec):
     return module_class(*args, **kwargs), student.module(path).invoke(args, kwargs, keep=True).value
 
 
-def random_model(student, draw):
+def random_model(student, draw, shared: bool = False):
     layers = [build(student, random_layer(draw)) for _ in range(draw.int(1, 4))]
     sequential = student.module("torch.nn.Sequential")
+    if shared:  # one layer used twice: its parameters count once, as model.parameters() yields them
+        layers.append(layers[0])
     if len(layers) > 2 and draw.uniform(0, 1) < 0.5:
         inner = (nn.Sequential(*[local for local, _ in layers[1:]]),
                  sequential.invoke(tuple(remote for _, remote in layers[1:]), keep=True).value)
@@ -448,7 +454,7 @@ def weight_penalty(student, draw):
         strengths = [round(draw.uniform(0.001, 1), 4) for _ in range(2)]
         l1, l2 = setting or draw.choice([(strengths[0], 0.0), (0.0, strengths[1]), tuple(strengths)])
         include = number % 3 == 1
-        local, remote = random_model(student, draw)
+        local, remote = random_model(student, draw, shared=number % 5 == 4)
         local = local.to(dtype)
         remote.attr("to")(dtype)
         with torch.no_grad():
