@@ -11,42 +11,46 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Assignment 06 — Regularization
 #
-# A big network trained on few examples learns its training set by heart: the training accuracy climbs to
-# 100 % while the accuracy on new data stalls. The lecture's remedies are **batch normalisation** (it makes
+# A big network trained on few examples learns its training set by heart: the training accuracy climbs
+# towards perfect while the accuracy on new data stalls. The lecture's remedies are **batch normalisation** (it makes
 # deep networks easier to train), **weight penalties** (L1, L2, elastic net), **dropout** and **data
 # augmentation**. In this assignment you build the first three yourself, check them against PyTorch, and
-# then use the lecture's remedies to shrink the gap between training and validation accuracy of an
-# overfitting network.
+# then design an experiment of your own: an overfitting network, and regularisation that shrinks the gap
+# between its training and validation accuracy.
 #
 # | part | what you write | points |
 # |---|---|---|
-# | 1 | `BatchNorm`: batch normalisation for `(N, C)` and `(N, C, H, W)` inputs, train and eval mode | 4 |
+# | 1 | `BatchNorm` for `(N, C)` and `(N, C, H, W)` inputs, train and eval mode, with its backward pass by hand | 4 |
 # | 2 | `Dropout`: inverted dropout | 2 |
 # | 3 | `weight_penalty`: the L1 / L2 / elastic-net penalty of a model's weights | 2 |
-# | 4 | an experiment: regularisation that measurably closes a train/validation gap on Fashion-MNIST | 2 |
+# | 4 | an experiment of your design: regularisation that measurably closes a train/validation gap on Fashion-MNIST | 2 |
 #
 # **How grading works.** Write your code where it says `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError()` line). Each part ends with a locked test cell. What you see in it are the
-# *visible tests*: small examples you can check by hand and one comparison with PyTorch. Run them as often as
-# you like. When your notebook is graded, the same cells also run *hidden tests* on other inputs: random
-# shapes, dtypes, momentum and `eps` values, `affine` on and off, several training steps followed by
-# evaluation (Part 1); large random tensors with random drop probabilities, checked statistically (Part 2);
-# random models (Part 3). Outputs, running statistics **and gradients** are compared with PyTorch or with a
-# reference. A part scores its points only if all of its tests pass, so passing the visible tests is necessary
-# but not sufficient: make your code right for every input the instructions allow.
+# *visible tests*: small examples you can check by hand, a gradient check and comparisons with PyTorch. Run
+# them as often as you like. When your notebook is graded, a grader outside your notebook calls your classes
+# and functions on many other inputs: random shapes, dtypes, momentum and `eps` values, `affine` on and off,
+# several training steps followed by evaluation (Part 1); large random tensors with random drop
+# probabilities, checked statistically, in every floating-point dtype (Part 2); random models (Part 3). It
+# compares outputs, running statistics **and gradients** with PyTorch or with its own reference, and in
+# Part 4 it runs your experiment again with a seed of its own and measures the models itself. A part scores
+# its points only if all of its checks pass, so passing the visible tests is necessary but not sufficient:
+# make your code right for every input the instructions allow.
 #
 # More rules:
 #
-# - Parts 1 and 2 are about implementing what PyTorch already has. Inside your `BatchNorm` and `Dropout`,
-#   PyTorch's own normalisation and dropout (`F.batch_norm`, `nn.BatchNorm1d`, `torch.batch_norm`,
-#   `F.layer_norm`, `F.instance_norm`, `F.group_norm`, `F.dropout`, `nn.Dropout`, `torch.dropout`, …) are
-#   **forbidden**; the hidden tests detect such calls, also inside an `nn.Module`. Tensor arithmetic,
-#   reductions (`mean`, `var`, `sum`, …), `torch.sqrt`, `torch.rand`, `torch.rand_like` and `torch.bernoulli`
-#   are fine. In Part 4 you may use anything, PyTorch's layers included.
+# - Parts 1 and 2 are about implementing what PyTorch already has. Inside your `BatchNormFunction`,
+#   `BatchNorm` and `Dropout`, PyTorch's own normalisation and dropout (`F.batch_norm`, `nn.BatchNorm1d`,
+#   `torch.batch_norm`, `F.layer_norm`, `F.instance_norm`, `F.group_norm`, `F.dropout`, `nn.Dropout`,
+#   `torch.dropout`, …) are **forbidden**; the grader detects such calls, also inside an `nn.Module` or during
+#   the backward pass. Tensor arithmetic, reductions (`mean`, `var`, `sum`, …), `torch.sqrt`, `torch.rand`,
+#   `torch.rand_like` and `torch.bernoulli` are fine. In Part 4 you may use anything, PyTorch's layers
+#   included.
 # - The parts are graded independently: a part you skip costs only its own points.
 # - Do not rename the classes and functions or change their arguments, and do not edit the test cells.
-# - Code that interferes with grading (rebinding library functions, importing `course_grading`, reading
-#   other files) sends the submission to manual review.
+# - Code that interferes with grading (rebinding library functions, reading other files) sends the
+#   submission to manual review. Using what the notebook itself imports (`course_utils.testing` included) is
+#   fine.
 # - Before you submit: *Kernel → Restart Kernel and Run All Cells*. The whole notebook runs in well under a
 #   minute on a laptop CPU.
 
@@ -88,7 +92,7 @@ _ = seed_everything(0)
 # (`bias`) let the network undo the normalisation where the mean and spread carried information.
 #
 # At test time there may be a single image, so there are no batch statistics. The layer keeps **running
-# averages** for that, updated at every training step with the momentum $\alpha$ (`momentum`, 0.1 by default):
+# averages** for that, updated at every training step with the momentum $\alpha$ (`momentum`, `0.1` by default):
 #
 # $$\hat\mu_c \leftarrow (1 - \alpha)\,\hat\mu_c + \alpha\,\mu_c, \qquad
 #   \hat\sigma_c^2 \leftarrow (1 - \alpha)\,\hat\sigma_c^2 + \alpha\,\frac{m}{m - 1}\,\sigma_c^2 .$$
@@ -101,27 +105,87 @@ _ = seed_everything(0)
 #
 # $$y = \gamma_c\, \frac{x - \hat\mu_c}{\sqrt{\hat\sigma_c^2 + \varepsilon}} + \beta_c .$$
 #
-# Write the class `BatchNorm` so that it behaves exactly like `nn.BatchNorm1d` on `(N, C)` inputs and like
-# `nn.BatchNorm2d` on `(N, C, H, W)` inputs, in both modes, gradients included:
+# **The backward pass, by hand.** Autograd could differentiate these formulas for you, but deriving the
+# gradient once shows why batch normalisation behaves so differently from a fixed normalisation: $\mu_c$ and
+# $\sigma_c^2$ depend on *every* value of the batch, so the gradient of one output reaches every input of its
+# channel. Write $\tilde\sigma_c = \sqrt{\sigma_c^2 + \varepsilon}$ and $g = \partial L/\partial y$ (the
+# gradient arriving from above, shape of `x`). The parameters are easy,
 #
-# - `BatchNorm(num_features, eps=1e-5, momentum=0.1, affine=True)` stores its arguments as attributes of the
-#   same names.
-# - With `affine=True`, `self.weight` ($\gamma$, ones) and `self.bias` ($\beta$, zeros) are `nn.Parameter`s
-#   of shape `(C,)`. With `affine=False` the layer has no parameters ($\gamma = 1$, $\beta = 0$): set
-#   `self.weight` and `self.bias` to `None`.
-# - `running_mean` (zeros) and `running_var` (ones), shape `(C,)`, are **buffers**, created with
-#   `self.register_buffer(name, tensor)`: state that is not learned but moves with the module (`.to(device)`,
-#   `.double()`) and is saved in its `state_dict()`.
-# - Update the buffers without recording the update for autograd (inside `with torch.no_grad():`, or from
-#   `.detach()`ed statistics): a running average must not drag a computation graph along from step to step.
-# - Write the forward pass with tensor operations only; autograd then computes the gradients with respect to
-#   `x`, `weight` and `bias` for you. Do not modify `x` in place.
+# $$\frac{\partial L}{\partial \beta_c} = \sum g, \qquad \frac{\partial L}{\partial \gamma_c} = \sum g\,\hat x ,$$
+#
+# (sums over the $m$ values of channel $c$). For the input, follow the three paths from $x_i$ to the loss:
+# directly through $\hat x_i$, through $\mu_c$ and through $\sigma_c^2$. With
+# $\partial\mu_c/\partial x_i = 1/m$ and $\partial\sigma_c^2/\partial x_i = 2(x_i - \mu_c)/m$ you should
+# arrive at
+#
+# $$\frac{\partial L}{\partial x_i} = \frac{\gamma_c}{\tilde\sigma_c}\left(g_i - \frac{1}{m}\sum_j g_j
+#   - \hat x_i\,\frac{1}{m}\sum_j g_j\,\hat x_j\right).$$
+#
+# The two subtracted terms are what the batch statistics add: the gradient has no component that would
+# shift or stretch the whole channel, because normalisation removes any such change again.
+#
+# **What to write.**
+#
+# 1. **`BatchNormFunction`**, a [`torch.autograd.Function`](https://pytorch.org/docs/stable/notes/extending.html)
+#    for training mode. `forward(ctx, x, weight, bias, eps)` normalises `x` of shape `(N, C)` or
+#    `(N, C, H, W)` with its batch statistics and returns $y = \gamma\hat x + \beta$; `weight` and `bias` are
+#    tensors of shape `(C,)`, `eps` a float. Save what the backward needs (`ctx.save_for_backward(...)` for
+#    tensors). `backward(ctx, grad_out)` returns one value per argument of `forward`:
+#    `(grad_x, grad_weight, grad_bias, None)`, computed with the formulas above (no autograd inside it).
+# 2. **`BatchNorm`**, a module that behaves exactly like `nn.BatchNorm1d` on `(N, C)` inputs and like
+#    `nn.BatchNorm2d` on `(N, C, H, W)` inputs, in both modes, gradients included:
+#    - `BatchNorm(num_features, eps=1e-5, momentum=0.1, affine=True)` stores its arguments as attributes of
+#      the same names.
+#    - With `affine=True`, `self.weight` ($\gamma$, ones) and `self.bias` ($\beta$, zeros) are `nn.Parameter`s
+#      of shape `(C,)`. With `affine=False` the layer has no parameters ($\gamma = 1$, $\beta = 0$): set
+#      `self.weight` and `self.bias` to `None` (not to tensors), and give `BatchNormFunction` ones and zeros.
+#    - `running_mean` (zeros) and `running_var` (ones), shape `(C,)`, are **buffers**, created with
+#      `self.register_buffer(name, tensor)`: state that is not learned but moves with the module
+#      (`.to(device)`, `.double()`) and is saved in its `state_dict()`.
+#    - Training mode: the output comes from `BatchNormFunction.apply(...)`; update the buffers without
+#      recording the update for autograd (inside `with torch.no_grad():`, or from `.detach()`ed statistics): a
+#      running average must not drag a computation graph along from step to step.
+#    - Eval mode: the formula with the running averages, in ordinary tensor operations (autograd
+#      differentiates it); the buffers do not change.
+#    - The output has `x`'s shape and dtype; do not modify `x` in place.
 #
 # Hints: `x.mean(dim=dims)` and `x.var(dim=dims, unbiased=False)` reduce over several dimensions at once
 # (`dims = [0]` for `(N, C)`, `[0, 2, 3]` for `(N, C, H, W)`); a tensor of shape `(C,)` broadcasts against
-# `x` after `.reshape(1, C)` or `.reshape(1, C, 1, 1)`.
+# `x` after `.reshape(1, C)` or `.reshape(1, C, 1, 1)`; `keepdim=True` keeps the reduced dimensions.
 
 # %% nbgrader={"grade": false, "grade_id": "batchnorm", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class BatchNormFunction(torch.autograd.Function):
+    """Training-mode batch normalisation with the batch statistics, and its backward pass written by hand."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        """x: (N, C) or (N, C, H, W); weight, bias: (C,); eps: float. Returns weight * x_hat + bias (x's shape)."""
+        ### BEGIN SOLUTION
+        dims = [0] + list(range(2, x.dim()))  # every dimension except the channels
+        shape = [1, x.shape[1]] + [1] * (x.dim() - 2)  # (C,) -> broadcastable against x
+        mean = x.mean(dim=dims, keepdim=True)
+        inv_std = 1.0 / torch.sqrt(x.var(dim=dims, unbiased=False, keepdim=True) + eps)
+        x_hat = (x - mean) * inv_std
+        ctx.save_for_backward(x_hat, inv_std, weight)
+        return x_hat * weight.reshape(shape) + bias.reshape(shape)
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """Returns (grad_x, grad_weight, grad_bias, None)."""
+        ### BEGIN SOLUTION
+        x_hat, inv_std, weight = ctx.saved_tensors
+        dims = [0] + list(range(2, grad_out.dim()))
+        shape = [1, grad_out.shape[1]] + [1] * (grad_out.dim() - 2)
+        grad_bias = grad_out.sum(dim=dims)
+        grad_weight = (grad_out * x_hat).sum(dim=dims)
+        mean_grad = grad_out.mean(dim=dims, keepdim=True)
+        mean_grad_x_hat = (grad_out * x_hat).mean(dim=dims, keepdim=True)
+        grad_x = weight.reshape(shape) * inv_std * (grad_out - mean_grad - x_hat * mean_grad_x_hat)
+        return grad_x, grad_weight, grad_bias, None
+        ### END SOLUTION
+
+
 class BatchNorm(nn.Module):
     """Batch normalisation over dimension 1 of inputs (N, C) or (N, C, H, W), like nn.BatchNorm1d / nn.BatchNorm2d."""
 
@@ -145,33 +209,33 @@ class BatchNorm(nn.Module):
         ### END SOLUTION
 
     def forward(self, x):
-        """Training mode: normalise with the batch statistics and update the running averages.
+        """Training mode: BatchNormFunction with the batch statistics, and update the running averages.
         Eval mode: normalise with the running averages. Returns a tensor of x's shape and dtype."""
         ### BEGIN SOLUTION
         dims = [0] + list(range(2, x.dim()))  # every dimension except the channels
         shape = [1, x.shape[1]] + [1] * (x.dim() - 2)  # (C,) -> broadcastable against x
+        weight = self.weight if self.affine else x.new_ones(x.shape[1])
+        bias = self.bias if self.affine else x.new_zeros(x.shape[1])
         if self.training:
-            mean = x.mean(dim=dims)
-            var = x.var(dim=dims, unbiased=False)
-            count = x.numel() // x.shape[1]
             with torch.no_grad():
+                count = x.numel() // x.shape[1]
+                mean, var = x.mean(dim=dims), x.var(dim=dims, unbiased=False)
                 self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
                 self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * count / (count - 1))
-        else:
-            mean, var = self.running_mean, self.running_var
-        out = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
-        if self.affine:
-            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
-        return out
+            return BatchNormFunction.apply(x, weight, bias, self.eps)
+        x_hat = (x - self.running_mean.reshape(shape)) / torch.sqrt(self.running_var.reshape(shape) + self.eps)
+        return x_hat * weight.reshape(shape) + bias.reshape(shape)
         ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_batchnorm", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
-from course_grading import testing as T
+from course_utils import testing as T
 
+# 1. The constructor
 bn = BatchNorm(1)
 assert isinstance(bn, nn.Module), "BatchNorm should subclass nn.Module"
-assert (bn.eps, bn.momentum, bn.affine) == (1e-5, 0.1, True), "store eps, momentum and affine as attributes"
+assert (bn.num_features, bn.eps, bn.momentum, bn.affine) == (1, 1e-5, 0.1, True), (
+    "store num_features, eps, momentum and affine as attributes")
 assert sorted(name for name, _ in bn.named_parameters()) == ["bias", "weight"], (
     "with affine=True the parameters should be `weight` and `bias` (nn.Parameter)")
 buffers = dict(bn.named_buffers())
@@ -179,126 +243,112 @@ assert "running_mean" in buffers and "running_var" in buffers, (
     "create running_mean and running_var with self.register_buffer(...)")
 assert bn.weight.tolist() == [1.0] and bn.bias.tolist() == [0.0], "γ (weight) starts at 1 and β (bias) at 0"
 assert bn.running_mean.tolist() == [0.0] and bn.running_var.tolist() == [1.0], "the running mean starts at 0, the running variance at 1"
-assert list(BatchNorm(3, affine=False).parameters()) == [], "with affine=False the layer has no parameters"
+plain = BatchNorm(3, affine=False)
+assert list(plain.parameters()) == [], "with affine=False the layer has no parameters"
+assert plain.weight is None and plain.bias is None, (
+    f"with affine=False set self.weight and self.bias to None, got {type(plain.weight).__name__} and {type(plain.bias).__name__}")
 
-# One feature, a batch of two: mean 2, biased variance ((1-2)² + (3-2)²)/2 = 1, unbiased variance 2/1 = 2
-x = torch.tensor([[1.0], [3.0]])
-y = bn(x)
+# 2. BatchNormFunction: one feature, a batch of two: mean 2, biased variance 1, so x_hat = (x - 2)/sqrt(1 + eps)
+x = torch.tensor([[1.0], [3.0]], dtype=torch.float64, requires_grad=True)
+gamma = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+beta = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+with T.forbidden("normalization"):
+    y = BatchNormFunction.apply(x, gamma, beta, 1e-5)
+T.assert_type(y, torch.Tensor, name="BatchNormFunction.apply(...)")
+T.assert_close(y, [[0.5 - 2 / math.sqrt(1 + 1e-5)], [0.5 + 2 / math.sqrt(1 + 1e-5)]], name="γ·x_hat + β with γ = 2, β = 0.5")
+assert y.grad_fn is not None and "BatchNormFunction" in type(y.grad_fn).__name__, (
+    "the output of BatchNormFunction.apply should come from your BatchNormFunction")
+try:
+    y.backward(torch.tensor([[1.0], [0.0]], dtype=torch.float64))
+except RuntimeError as error:
+    if "incorrect number of gradients" in str(error):
+        raise AssertionError("backward must return one value per argument of forward: "
+                             f"(grad_x, grad_weight, grad_bias, None) (PyTorch says: {error})") from None
+    raise
+# g = (1, 0): dβ = 1, dγ = x_hat_1 ≈ -1; dx = γ/σ̃ (g - mean(g) - x_hat·mean(g·x_hat)) = 2·((1, 0) - 0.5 - (-1, 1)·0.5) ≈ (0, 0)
+T.assert_close(beta.grad, [1.0], name="dL/dβ = Σ g")
+T.assert_close(gamma.grad, [-1 / math.sqrt(1 + 1e-5)], name="dL/dγ = Σ g·x_hat")
+T.assert_close(x.grad, [[0.0], [0.0]], atol=1e-4, name="dL/dx (with two values, x_hat is ±1 whatever x is: no gradient)")
+
+# gradcheck: your backward against finite differences, for (N, C) and (N, C, H, W) inputs
+gen = torch.Generator().manual_seed(0)
+for shape in [(6, 3), (4, 3, 2, 5)]:
+    x = torch.randn(*shape, generator=gen, dtype=torch.float64, requires_grad=True)
+    gamma = torch.randn(3, generator=gen, dtype=torch.float64, requires_grad=True)
+    beta = torch.randn(3, generator=gen, dtype=torch.float64, requires_grad=True)
+    try:
+        y = BatchNormFunction.apply(x, gamma, beta, 1e-5)
+    except RuntimeError as error:
+        raise AssertionError(f"BatchNormFunction failed on an input of shape {shape} ({error}). For (N, C, H, W) "
+                             "inputs the statistics are per channel, over dims 0, 2 and 3") from None
+    assert y.shape == x.shape, f"the output should have x's shape {shape}, got {tuple(y.shape)}"
+    T.assert_close(y, F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5), atol=1e-10,
+                   name=f"BatchNormFunction on {shape} (statistics per channel, over every dimension except 1)")
+    assert torch.autograd.gradcheck(lambda x, g, b: BatchNormFunction.apply(x, g, b, 1e-5), (x, gamma, beta)), (
+        f"gradcheck failed for shape {shape}")
+
+# 3. The module: running statistics, eval mode
+bn = BatchNorm(1)
+y = bn(torch.tensor([[1.0], [3.0]], requires_grad=True))
 assert isinstance(y, torch.Tensor) and y.shape == (2, 1), f"the output should have the input's shape (2, 1), got {getattr(y, 'shape', y)}"
-assert torch.allclose(y, torch.tensor([[-1.0], [1.0]]), atol=1e-4), (
-    f"training mode normalises with the batch statistics: (x - 2)/sqrt(1 + eps) ≈ [-1, 1]; got {y.flatten().tolist()}")
-assert torch.allclose(bn.running_mean, torch.tensor([0.2])), (
-    f"running_mean = 0.9·0 + 0.1·2 = 0.2; got {bn.running_mean.tolist()}")
-assert torch.allclose(bn.running_var, torch.tensor([1.1])), (
-    f"running_var = 0.9·1 + 0.1·2 = 1.1 (the UNBIASED batch variance, 2); got {bn.running_var.tolist()}")
+T.assert_close(y, [[-1.0], [1.0]], atol=1e-4, name="training mode normalises with the batch statistics: (x - 2)/sqrt(1 + eps)")
+assert y.grad_fn is not None and "BatchNormFunction" in type(y.grad_fn).__name__, (
+    "in training mode the output should come from BatchNormFunction.apply")
+T.assert_close(bn.running_mean, [0.2], name="running_mean = 0.9·0 + 0.1·2 = 0.2")
+T.assert_close(bn.running_var, [1.1], name="running_var = 0.9·1 + 0.1·2 = 1.1 (the UNBIASED batch variance, 2)")
 assert not bn.running_mean.requires_grad and not bn.running_var.requires_grad, (
-    "the running statistics must not track gradients: update them inside torch.no_grad()")
+    "the running statistics must not track gradients (here x requires grad): update them inside torch.no_grad()")
 bn.eval()
 y = bn(torch.tensor([[2.2]]))
-assert torch.allclose(y, torch.tensor([[2.0 / math.sqrt(1.1 + 1e-5)]])), (
-    f"eval mode uses the running statistics: (2.2 - 0.2)/sqrt(1.1 + eps) ≈ 1.907; got {y.flatten().tolist()}")
-assert torch.allclose(bn.running_mean, torch.tensor([0.2])), "eval mode must not change the running statistics"
+T.assert_close(y, [[2.0 / math.sqrt(1.1 + 1e-5)]], name="eval mode uses the running statistics: (2.2 - 0.2)/sqrt(1.1 + eps)")
+T.assert_close(bn.running_mean, [0.2], name="eval mode must not change the running statistics: running_mean")
 
-# Against PyTorch: (N, C) and (N, C, H, W), two training steps and one in eval mode, with gradients
-gen = torch.Generator().manual_seed(0)
-for shape, Reference in [((6, 3), nn.BatchNorm1d), ((4, 3, 5, 5), nn.BatchNorm2d)]:
-    mine, ref = BatchNorm(3, momentum=0.3), Reference(3, momentum=0.3)
-    with torch.no_grad():
-        for module in (mine, ref):
-            module.weight.copy_(torch.tensor([0.5, 1.0, 2.0]))
-            module.bias.copy_(torch.tensor([0.0, -1.0, 1.0]))
+# 4. Against PyTorch: (N, C) and (N, C, H, W), affine on and off, two training steps and one in eval mode,
+#    outputs, running statistics and gradients
+for shape, Reference, affine in [((6, 3), nn.BatchNorm1d, True), ((4, 3, 5, 5), nn.BatchNorm2d, True),
+                                 ((4, 3, 2, 3), nn.BatchNorm2d, False)]:
+    mine, ref = BatchNorm(3, momentum=0.3, affine=affine), Reference(3, momentum=0.3, affine=affine)
+    if affine:
+        with torch.no_grad():
+            for module in (mine, ref):
+                module.weight.copy_(torch.tensor([0.5, 1.0, 2.0]))
+                module.bias.copy_(torch.tensor([0.0, -1.0, 1.0]))
     for mode in ("train", "train", "eval"):
         mine.train(mode == "train")
         ref.train(mode == "train")
         x = torch.randn(*shape, generator=gen) * 2 + 1
         upstream = torch.randn(*shape, generator=gen)
         x_mine, x_ref = x.clone().requires_grad_(), x.clone().requires_grad_()
-        with T.forbidden(F.batch_norm, torch.batch_norm):
-            y_mine = mine(x_mine)
-            y_mine.backward(upstream)
+        where = f"input {shape}, affine={affine}, {mode} mode"
+        try:
+            with T.forbidden("normalization"):
+                y_mine = mine(x_mine)
+                y_mine.backward(upstream)
+        except RuntimeError as error:
+            if "second time" in str(error) or "modified by an inplace operation" in str(error):
+                raise AssertionError(f"{where}: backward ran into an earlier step's graph. The running statistics "
+                                     "were updated with gradient tracking: update them inside torch.no_grad()") from None
+            if "invalid for input of size" in str(error) or "must match the size" in str(error):
+                raise AssertionError(f"{where}: {error}. For (N, C, H, W) inputs the statistics are per channel: "
+                                     "reduce over dims 0, 2 and 3") from None
+            raise
         y_ref = ref(x_ref)
         y_ref.backward(upstream)
-        where = f"input {shape}, {mode} mode"
         assert y_mine.shape == y_ref.shape, f"{where}: expected shape {tuple(y_ref.shape)}, got {tuple(y_mine.shape)}"
-        assert torch.allclose(y_mine, y_ref, atol=1e-5), f"{where}: the output differs from PyTorch's by up to {(y_mine - y_ref).abs().max():.3g}"
+        assert y_mine.dtype == x.dtype, f"{where}: the output should have x's dtype {x.dtype}, got {y_mine.dtype}"
+        T.assert_close(y_mine, y_ref, atol=1e-5, name=f"{where}: the output")
         for name in ("running_mean", "running_var"):
-            assert torch.allclose(getattr(mine, name), getattr(ref, name), atol=1e-5), (
-                f"{where}: {name} is {getattr(mine, name).tolist()}, PyTorch has {getattr(ref, name).tolist()}")
-        assert torch.allclose(x_mine.grad, x_ref.grad, atol=1e-5), f"{where}: the gradient w.r.t. x differs from PyTorch's"
-        assert torch.allclose(mine.weight.grad, ref.weight.grad, atol=1e-4), f"{where}: the gradient w.r.t. weight (γ) differs"
-        assert torch.allclose(mine.bias.grad, ref.bias.grad, atol=1e-4), f"{where}: the gradient w.r.t. bias (β) differs"
-### BEGIN HIDDEN TESTS
-from course_grading import testing as T
+            T.assert_close(getattr(mine, name), getattr(ref, name), atol=1e-5, name=f"{where}: {name}")
+            assert not getattr(mine, name).requires_grad, f"{where}: {name} tracks gradients; update it under torch.no_grad()"
+        T.assert_close(x_mine.grad, x_ref.grad, atol=1e-5, name=f"{where}: the gradient w.r.t. x")
+        if affine:
+            T.assert_close(mine.weight.grad, ref.weight.grad, atol=1e-4, name=f"{where}: the gradient w.r.t. weight (γ)")
+            T.assert_close(mine.bias.grad, ref.bias.grad, atol=1e-4, name=f"{where}: the gradient w.r.t. bias (β)")
+assert torch.equal(x_mine.detach(), x), "BatchNorm must not modify its input"
+y = BatchNorm(3).double()(torch.randn(5, 3, dtype=torch.float64))
+assert y.dtype == torch.float64, f"a float64 layer on a float64 input gives float64, got {y.dtype}"
 
-_FORBIDDEN = T.pytorch_implementations("normalization")
-
-_py, _gen = T.py_rng(6101), T.rng(6102)
-for _case in range(24):
-    _dtype = torch.float64 if _case % 3 else torch.float32
-    _four_d = _case % 2 == 1
-    _c = _py.randint(1, 6)
-    if _four_d:
-        _shape = (_py.randint(1, 5), _c, _py.randint(1, 5), _py.randint(1, 5))
-        if _shape[0] * _shape[2] * _shape[3] < 2:
-            _shape = (2, _c, _shape[2], _shape[3])
-        _bshape = (1, _c, 1, 1)
-    else:
-        _shape = (_py.randint(2, 9), _c)
-        _bshape = (1, _c)
-    _eps = _py.choice((1e-5, 1e-3, 0.1, 1.0))
-    _momentum = _py.choice((0.1, 0.0, 1.0, round(_py.uniform(0.01, 0.9), 3), round(_py.uniform(0.01, 0.9), 3)))
-    _affine = _case % 4 != 3
-    _what = (f"BatchNorm({_c}, eps={_eps}, momentum={_momentum}, affine={_affine}) on {_dtype} input of "
-             f"shape {_shape}")
-    if _case % 5 == 0:
-        _mine = BatchNorm(_c, _eps, _momentum, _affine)
-    else:
-        _mine = BatchNorm(num_features=_c, momentum=_momentum, affine=_affine, eps=_eps)
-    _mine = _mine.to(_dtype)
-    _ref = (nn.BatchNorm2d if _four_d else nn.BatchNorm1d)(_c, eps=_eps, momentum=_momentum, affine=_affine).to(_dtype)
-    _names = sorted(_n for _n, _ in _mine.named_parameters())
-    assert _names == (["bias", "weight"] if _affine else []), f"{_what}: the parameters are {_names}"
-    _buffers = dict(_mine.named_buffers())
-    assert "running_mean" in _buffers and "running_var" in _buffers, f"{_what}: running_mean/running_var are not buffers"
-    if _affine:
-        _gamma = torch.rand(_c, generator=_gen, dtype=_dtype) * 2 + 0.25
-        _beta = torch.randn(_c, generator=_gen, dtype=_dtype)
-        with torch.no_grad():
-            for _m in (_mine, _ref):
-                _m.weight.copy_(_gamma)
-                _m.bias.copy_(_beta)
-    _scale = torch.rand(_bshape, generator=_gen, dtype=_dtype) * 3 + 0.1
-    _shift = torch.randn(_bshape, generator=_gen, dtype=_dtype) * 2
-    _tol = 1e-9 if _dtype == torch.float64 else 2e-4
-    for _step, _mode in enumerate(("train", "train", "train", "eval", "eval", "train")):
-        _where = f"{_what}, step {_step + 1} ({_mode} mode)"
-        _mine.train(_mode == "train")
-        _ref.train(_mode == "train")
-        _x = torch.randn(*_shape, generator=_gen, dtype=_dtype) * _scale + _shift
-        _upstream = torch.randn(*_shape, generator=_gen, dtype=_dtype)
-        _x_mine, _x_ref = _x.clone().requires_grad_(True), _x.clone().requires_grad_(True)
-        with T.forbidden(*_FORBIDDEN):
-            _y_mine = _mine(_x_mine)
-            _y_mine.backward(_upstream)
-        _y_ref = _ref(_x_ref)
-        _y_ref.backward(_upstream)
-        T.assert_type(_y_mine, torch.Tensor, name=f"the output of {_where}")
-        assert _y_mine.dtype == _dtype, f"{_where}: the output should be {_dtype}, got {_y_mine.dtype}"
-        T.assert_close(_x_mine.detach(), _x, atol=0, rtol=0, name=f"the input after {_where} (it must not change)")
-        T.assert_close(_y_mine, _y_ref, atol=_tol, rtol=_tol, name=f"the output of {_where}")
-        for _buffer in ("running_mean", "running_var"):
-            _value = getattr(_mine, _buffer)
-            T.assert_type(_value, torch.Tensor, name=f"{_buffer} after {_where}")
-            assert not _value.requires_grad, f"{_where}: {_buffer} tracks gradients; update it under torch.no_grad()"
-            T.assert_close(_value, getattr(_ref, _buffer), atol=_tol, rtol=_tol, name=f"{_buffer} after {_where}")
-        T.assert_close(_x_mine.grad, _x_ref.grad, atol=_tol, rtol=_tol, name=f"the gradient w.r.t. x in {_where}")
-        if _affine:
-            for _param in ("weight", "bias"):
-                _grad = getattr(_mine, _param).grad
-                assert _grad is not None, f"{_where}: {_param} received no gradient"
-                T.assert_close(_grad, getattr(_ref, _param).grad, atol=_tol, rtol=_tol,
-                               name=f"the gradient w.r.t. {_param} in {_where}")
-### END HIDDEN TESTS
+print("✓ Part 1: BatchNormFunction (gradcheck included) and BatchNorm pass the visible tests")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "part2_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Part 2 — Inverted dropout (2 points)
@@ -325,7 +375,9 @@ for _case in range(24):
 #   uniform number is $\ge p$) or `torch.bernoulli`. Use PyTorch's global random generator (do not create
 #   your own), so that `torch.manual_seed` makes the masks reproducible;
 # - `p = 0` and eval mode: the identity; `p = 1`: all zeros (careful with $1/(1-p)$);
-# - the output has `x`'s shape and dtype; do not modify `x` in place.
+# - the output has `x`'s shape and dtype, also for half-precision inputs (`float16`, `bfloat16`): a mask
+#   made of `float32` numbers would turn them into `float32`, so keep the mask boolean (or in `x`'s dtype);
+# - do not modify `x` in place.
 
 # %% nbgrader={"grade": false, "grade_id": "dropout", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Dropout(nn.Module):
@@ -353,7 +405,7 @@ class Dropout(nn.Module):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_dropout", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from course_grading import testing as T
+from course_utils import testing as T
 
 drop = Dropout(0.25)
 assert isinstance(drop, nn.Module), "Dropout should subclass nn.Module"
@@ -369,18 +421,18 @@ for bad_p in (-0.1, 1.5):
 
 x = torch.ones(1000, 1000)
 torch.manual_seed(0)
-with T.forbidden(F.dropout, torch.dropout):
+with T.forbidden("dropout"):
     y = drop(x)
-assert isinstance(y, torch.Tensor) and y.shape == x.shape and y.dtype == x.dtype, "the output should have x's shape and dtype"
+T.assert_type(y, torch.Tensor, name="Dropout's output")
+assert y.shape == x.shape and y.dtype == x.dtype, f"the output should have x's shape and dtype, got {tuple(y.shape)} {y.dtype}"
 assert x.eq(1).all(), "Dropout must not change its input in place"
 dropped = (y == 0).float().mean().item()
 assert abs(dropped - 0.25) < 0.005, f"with p = 0.25 about 25% of the elements should be zero; got {dropped:.2%}"
 kept = y[y != 0]
-assert torch.allclose(kept, torch.full_like(kept, 1 / 0.75)), (
-    f"the survivors should be scaled by 1/(1 - p) = 1.333...; found values {kept.unique()[:5].tolist()}")
+T.assert_close(kept.unique(), [1 / 0.75], name="the surviving values, scaled by 1/(1 - p)")
 assert abs(y.mean().item() - 1.0) < 0.005, f"inverted dropout keeps the mean (1.0 here); got {y.mean().item():.4f}"
 assert not torch.equal(y[0] == 0, y[1] == 0), "every element needs its own random draw: rows 0 and 1 got the same mask"
-with T.forbidden(F.dropout, torch.dropout):
+with T.forbidden("dropout"):
     y_again = drop(x)
 assert not torch.equal(y_again, y), "each call should draw a new random mask"
 torch.manual_seed(0)
@@ -389,8 +441,13 @@ assert torch.equal(drop(x), y), "with the same torch.manual_seed the mask should
 small = torch.tensor([[1.0, -2.0, 3.0, 4.0]], requires_grad=True)
 out = drop(small)
 out.backward(torch.ones_like(out))
-assert torch.allclose(small.grad, (out != 0).float() / 0.75), (
-    f"the gradient should be the mask divided by 1 - p; got {small.grad.tolist()} for output {out.tolist()}")
+T.assert_close(small.grad, (out != 0).float() / 0.75, name="the gradient (the mask divided by 1 - p)")
+
+for dtype in (torch.float64, torch.float16, torch.bfloat16):  # the mask must not change the dtype
+    y = drop(torch.ones(100, 100, dtype=dtype))
+    assert y.dtype == dtype, (f"Dropout on a {dtype} input returned {y.dtype}: a float32 mask promotes it; use a "
+                              "boolean mask (x * keep) or convert the mask to x.dtype")
+    assert abs((y == 0).float().mean().item() - 0.25) < 0.05, f"about 25% zeros also in {dtype}"
 
 drop.eval()
 assert torch.equal(drop(x), x), "in eval mode Dropout is the identity"
@@ -398,104 +455,31 @@ drop.train()
 assert torch.equal(Dropout(0.0)(x), x), "p = 0 drops nothing"
 zeros = Dropout(1.0)(x)
 assert zeros.shape == x.shape and (zeros == 0).all(), "p = 1 drops everything: the output is all zeros (and no NaN)"
-### BEGIN HIDDEN TESTS
-from course_grading import testing as T
 
-_FORBIDDEN = T.pytorch_implementations("dropout")
-
-for _bad in (-0.01, 1.01, 2):
-    try:
-        Dropout(_bad)
-    except ValueError:
-        continue
-    raise AssertionError(f"Dropout({_bad}) should raise ValueError")
-
-_py, _gen = T.py_rng(6201), T.rng(6202)
-_SLICE = 4000  # elementwise comparisons on the first elements; the statistics use all of them
-for _case in range(8):
-    _p = round(_py.uniform(0.05, 0.95), 3)
-    _dtype = (torch.float32, torch.float64)[_case % 2]
-    _shape = (250, 400) if _case % 3 else (10, 4, 50, 50)
-    _signs = torch.where(torch.rand(*_shape, generator=_gen) < 0.5, -1.0, 1.0).to(_dtype)
-    _x = (torch.rand(*_shape, generator=_gen, dtype=_dtype) + 0.5) * _signs
-    _upstream = torch.randn(*_shape, generator=_gen, dtype=_dtype)
-    _what = f"Dropout(p={_p}) on a {_dtype} input of shape {_shape}"
-    _drop = Dropout(_p) if _case % 2 else Dropout(p=_p)
-    _drop.train()
-    _x_in = _x.clone().requires_grad_(True)
-    _seed = _py.randint(0, 10 ** 6)
-    torch.manual_seed(_seed)
-    with T.forbidden(*_FORBIDDEN):
-        _y = _drop(_x_in)
-        _y.backward(_upstream)
-    T.assert_type(_y, torch.Tensor, name=f"the output of {_what}")
-    assert tuple(_y.shape) == _shape and _y.dtype == _dtype, f"{_what}: the output has shape {tuple(_y.shape)}, dtype {_y.dtype}"
-    assert _x_in.grad is not None, f"{_what}: the input received no gradient"
-    _y = _y.detach()
-    _n = _x.numel()
-    _is_zero = _y == 0
-    _fraction = _is_zero.sum().item() / _n
-    _sd = math.sqrt(_p * (1 - _p) / _n)
-    assert abs(_fraction - _p) <= 6 * _sd, f"{_what}: {_fraction:.4f} of the elements are zero, expected about {_p}"
-    _mean_sd = math.sqrt((_x.double() ** 2).sum().item() * _p / (1 - _p)) / _n
-    _mean_error = abs(_y.double().mean().item() - _x.double().mean().item())
-    assert _mean_error <= 6 * _mean_sd, f"{_what}: the mean moved by {_mean_error:.4g} (expected at most {6 * _mean_sd:.4g})"
-    _flat_x, _flat_y = _x.reshape(-1)[:_SLICE], _y.reshape(-1)[:_SLICE]
-    _flat_kept = _flat_y != 0
-    T.assert_close(_x_in.detach().reshape(-1)[:_SLICE], _flat_x, atol=0, rtol=0,
-                   name=f"the input after {_what} (it must not change)")
-    T.assert_close(_flat_y[_flat_kept], (_flat_x / (1 - _p))[_flat_kept], atol=0,
-                   rtol=1e-6 if _dtype == torch.float32 else 1e-12, name=f"the surviving elements of {_what} (x / (1 - p))")
-    T.assert_close(_x_in.grad.reshape(-1)[:_SLICE], _upstream.reshape(-1)[:_SLICE] * _flat_kept / (1 - _p),
-                   atol=1e-12, rtol=1e-6, name=f"the gradient of {_what} (the mask divided by 1 - p)")
-    _rows = _is_zero.reshape(_shape[0], -1)
-    assert (_rows[0] != _rows[1]).any().item(), f"{_what}: every element needs its own random draw (rows 0 and 1 got the same mask)"
-    with T.forbidden(*_FORBIDDEN):
-        _y_next = _drop(_x)
-    assert ((_y_next == 0) != _is_zero).any().item(), f"{_what}: a second call should draw a new mask"
-    torch.manual_seed(_seed)
-    with T.forbidden(*_FORBIDDEN):
-        _y_again = _drop(_x)
-    T.assert_close(_y_again.reshape(-1)[:_SLICE], _flat_y, atol=0, rtol=0,
-                   name=f"{_what} after the same torch.manual_seed (reproducibility)")
-    assert (_y_again == 0).eq(_is_zero).all().item(), f"{_what}: the same torch.manual_seed should give the same mask"
-    _drop.eval()
-    _x_eval = _x.clone().requires_grad_(True)
-    with T.forbidden(*_FORBIDDEN):
-        _y_eval = _drop(_x_eval)
-        _y_eval.backward(_upstream)
-    assert _x_eval.grad is not None, f"{_what} in eval mode: the input received no gradient"
-    T.assert_close(_y_eval.reshape(-1)[:_SLICE], _flat_x, atol=0, rtol=0, name=f"{_what} in eval mode (the identity)")
-    assert _y_eval.detach().eq(_x).all().item(), f"{_what}: in eval mode the output should equal the input"
-    T.assert_close(_x_eval.grad.reshape(-1)[:_SLICE], _upstream.reshape(-1)[:_SLICE], atol=0, rtol=0,
-                   name=f"the gradient of {_what} in eval mode")
-
-_x = torch.randn(30, 20, generator=_gen, dtype=torch.float64)
-for _p, _expected in ((0.0, _x), (1.0, torch.zeros_like(_x))):
-    with T.forbidden(*_FORBIDDEN):
-        _y = Dropout(_p)(_x.clone())
-    T.assert_type(_y, torch.Tensor, name=f"the output of Dropout({_p})")
-    T.assert_close(_y, _expected, atol=0, rtol=0, name=f"Dropout({_p}) in training mode")
-### END HIDDEN TESTS
+print("✓ Part 2: Dropout passes the visible tests")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "part3_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Part 3 — L1, L2 and elastic-net penalties (2 points)
 #
 # A weight penalty adds a term $R$ to the loss that grows with the size of the weights, so the optimizer
-# trades fitting the training data against keeping the weights small:
+# trades fitting the training data against keeping the weights small. With the lecture's convention,
 #
-# $$L_{\text{total}} = L_{\text{data}} + \lambda_1 \sum_{w \in \mathcal W} |w| + \lambda_2 \sum_{w \in \mathcal W} w^2$$
+# $$L_{\text{total}} = L_{\text{data}} + \lambda_1 \sum_{w \in \mathcal W} |w| + \frac{\lambda_2}{2} \sum_{w \in \mathcal W} w^2 .$$
 #
 # $\lambda_1 > 0, \lambda_2 = 0$ is the **L1** penalty ($\lVert W \rVert_1$), $\lambda_1 = 0, \lambda_2 > 0$ the
-# **L2** penalty ($\lVert W \rVert_2^2$), both together the **elastic net**. Their gradients show what they do:
+# **L2** penalty ($\tfrac12\lVert W \rVert_2^2$), both together the **elastic net**. Their gradients show what
+# they do:
 #
-# $$\frac{\partial R}{\partial w} = \lambda_1 \operatorname{sign}(w) + 2 \lambda_2\, w .$$
+# $$\frac{\partial R}{\partial w} = \lambda_1 \operatorname{sign}(w) + \lambda_2\, w .$$
 #
-# L2 pulls every weight towards zero in proportion to its size: a gradient step becomes
-# $w \leftarrow (1 - 2\eta\lambda_2)\,w - \eta\, g$, the weight *decays* a little at every step, which is why
-# the L2 penalty is also called **weight decay** (`torch.optim.SGD(..., weight_decay=wd)` adds $wd \cdot w$ to
-# the gradient, i.e. $\lambda_2 = wd / 2$). L1 pulls with the same force $\lambda_1$ whatever the size, so
-# small, useless weights end up at exactly zero: a sparse model.
+# The factor $\tfrac12$ is there so that the L2 gradient is simply $\lambda_2 w$: a gradient step becomes
+# $w \leftarrow (1 - \eta\lambda_2)\,w - \eta\, g$, the weight *decays* a little at every step, which is why the
+# L2 penalty is also called **weight decay**. `torch.optim.SGD(..., weight_decay=wd)` adds $wd \cdot w$ to the
+# gradient of every parameter it optimises, so `weight_penalty(model, l2=λ₂)` with SGD is the same as
+# `weight_decay=λ₂` on the counted parameters (and no decay on the others). For Adam this equivalence does
+# not hold, because Adam rescales the gradient per weight; `AdamW` decays the weights directly (Lecture 05).
+# L1 pulls with the same force $\lambda_1$ whatever the size, so small, useless weights end up at exactly zero:
+# a sparse model.
 #
 # **Which parameters count** ($\mathcal W$). Penalties are meant for the weights that mix inputs: the weight
 # matrices of `nn.Linear`, the kernels of `nn.Conv2d`. Biases, and BatchNorm's $\gamma$ and $\beta$, have one
@@ -503,31 +487,35 @@ for _p, _expected in ((0.0, _x), (1.0, torch.zeros_like(_x))):
 # against the normalisation. Hence the rule in this assignment:
 #
 # - by default, exactly the parameters with **at least two dimensions** count (`p.dim() >= 2`), whatever their
-#   name: Linear and Conv weights, embedding tables, any matrix-shaped `nn.Parameter`;
+#   name and whatever module holds them: Linear and Conv weights, but just as well `nn.Embedding` tables,
+#   `nn.Bilinear` weights or a matrix-shaped `nn.Parameter` that your own module creates. (Visiting only
+#   `nn.Linear` and `nn.Conv2d` modules misses those.)
 # - with `include_bias=True`, **every** parameter counts: biases, BatchNorm's weight and bias, and any other
 #   one-dimensional or scalar parameter as well.
 #
 # Write `weight_penalty(model, l1=0.0, l2=0.0, include_bias=False)`. Go through `model.parameters()` (every
 # parameter of every submodule, each once) and return
-# $\lambda_1 \sum |w| + \lambda_2 \sum w^2$ over the counted ones as a **0-dimensional tensor** (also when it is
-# 0). It must be differentiable: `weight_penalty(model, l2=0.01).backward()` gives every counted parameter the
-# gradient above (and the others none), so you can add it to a loss. Do not use `.item()`, `.data` or
-# `.detach()` on the way, and do not change the parameters.
+# $\lambda_1 \sum |w| + \frac{\lambda_2}{2} \sum w^2$ over the counted ones as a **0-dimensional tensor** (also
+# when it is 0). It must be differentiable: `weight_penalty(model, l2=0.01).backward()` gives every counted
+# parameter the gradient above (and the others none), so you can add it to a loss. Do not use `.item()`,
+# `float(...)`, `.data` or `.detach()` on the way (they cut the graph), and do not change the parameters.
 
 # %% nbgrader={"grade": false, "grade_id": "weight_penalty", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def weight_penalty(model, l1=0.0, l2=0.0, include_bias=False):
-    """l1·Σ|w| + l2·Σw² as a 0-dim tensor, over the parameters of `model` with p.dim() >= 2
+    """l1·Σ|w| + (l2/2)·Σw² as a 0-dim tensor, over the parameters of `model` with p.dim() >= 2
     (over all parameters if include_bias). Differentiable with respect to the parameters."""
     ### BEGIN SOLUTION
     total = torch.zeros(())
     for parameter in model.parameters():
         if include_bias or parameter.dim() >= 2:
-            total = total + l1 * parameter.abs().sum() + l2 * parameter.pow(2).sum()
+            total = total + l1 * parameter.abs().sum() + 0.5 * l2 * parameter.pow(2).sum()
     return total
     ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_weight_penalty", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+from course_utils import testing as T
+
 layer = nn.Linear(2, 1)
 with torch.no_grad():
     layer.weight.copy_(torch.tensor([[1.0, -2.0]]))
@@ -535,128 +523,84 @@ with torch.no_grad():
 model = nn.Sequential(layer, nn.BatchNorm1d(1))  # BatchNorm: γ = 1, β = 0
 
 penalty = weight_penalty(model, l1=0.1)
-assert isinstance(penalty, torch.Tensor) and penalty.dim() == 0, (
-    f"weight_penalty should return a 0-dim tensor, got {type(penalty).__name__} {getattr(penalty, 'shape', '')}")
-assert abs(penalty.item() - 0.3) < 1e-6, (
-    f"L1: 0.1·(|1| + |-2|) = 0.3 (the bias and BatchNorm's γ, β do not count); got {penalty.item()}")
-penalty = weight_penalty(model, l2=0.01)
-assert abs(penalty.item() - 0.05) < 1e-6, f"L2: 0.01·(1² + (-2)²) = 0.05; got {penalty.item()}"
-penalty = weight_penalty(model, l1=0.1, l2=0.01)
-assert abs(penalty.item() - 0.35) < 1e-6, f"elastic net: 0.3 + 0.05 = 0.35; got {penalty.item()}"
-penalty = weight_penalty(model, l1=0.1, include_bias=True)
-assert abs(penalty.item() - 0.7) < 1e-6, (
-    f"include_bias=True: 0.1·(1 + 2 + 3 (bias) + 1 (BatchNorm γ) + 0 (β)) = 0.7; got {penalty.item()}")
+assert isinstance(penalty, torch.Tensor), (
+    f"weight_penalty should return a tensor, got a {type(penalty).__name__}: do not use .item() or float(...)")
+assert penalty.dim() == 0, f"weight_penalty should return a 0-dim tensor, got shape {tuple(penalty.shape)}"
+T.assert_close(penalty, 0.3, name="L1: 0.1·(|1| + |-2|) = 0.3 (the bias and BatchNorm's γ, β do not count)")
+T.assert_close(weight_penalty(model, l2=0.01), 0.025, name="L2: 0.01/2·(1² + (-2)²) = 0.025 (mind the 1/2)")
+T.assert_close(weight_penalty(model, l1=0.1, l2=0.01), 0.325, name="elastic net: 0.3 + 0.025 = 0.325")
+T.assert_close(weight_penalty(model, l1=0.1, include_bias=True), 0.7,
+               name="include_bias=True: 0.1·(1 + 2 + 3 (bias) + 1 (BatchNorm γ) + 0 (β)) = 0.7")
 penalty = weight_penalty(model)
-assert isinstance(penalty, torch.Tensor) and penalty.item() == 0, "with l1 = l2 = 0 the penalty is a tensor 0"
+assert isinstance(penalty, torch.Tensor) and penalty.dim() == 0 and penalty.item() == 0, "with l1 = l2 = 0 the penalty is a tensor 0"
 penalty = weight_penalty(nn.BatchNorm1d(4), l1=1.0)
 assert isinstance(penalty, torch.Tensor) and penalty.item() == 0, (
     "a model without ≥2-D parameters has nothing to penalise: return a tensor 0 (start from torch.zeros(()))")
 
+
+class Gated(nn.Module):
+    """A module of one's own: a matrix-shaped parameter (counts) and a vector (only with include_bias)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mixing = nn.Parameter(torch.tensor([[1.0, -1.0], [2.0, 0.0]]))
+        self.gain = nn.Parameter(torch.tensor([4.0, 4.0]))
+
+    def forward(self, x):
+        return (x @ self.mixing) * self.gain
+
+
+embedding = nn.Embedding(3, 2)
+with torch.no_grad():
+    embedding.weight.fill_(0.5)
+wide = nn.Sequential(Gated(), nn.Sequential(embedding, nn.LayerNorm(2)))
+T.assert_close(weight_penalty(wide, l1=1.0), 4.0 + 3.0,
+               name="every parameter with p.dim() >= 2 counts, whatever module holds it: Gated.mixing (|1|+|-1|+|2|+|0| "
+                    "= 4) and the nested Embedding's table (6 · 0.5 = 3); visiting only Linear/Conv modules misses them")
+T.assert_close(weight_penalty(wide, l1=1.0, include_bias=True), 4.0 + 3.0 + 8.0 + 2.0,
+               name="include_bias=True adds Gated.gain (8) and LayerNorm's weight (2 · 1) and bias (0)")
+
 model.zero_grad()
-weight_penalty(model, l1=0.1, l2=0.01).backward()
+penalty = weight_penalty(model, l1=0.1, l2=0.01)
+assert penalty.requires_grad, (
+    "the penalty is not connected to the parameters (no .item(), float(...), .data or .detach()): autograd cannot "
+    "differentiate it")
+penalty.backward()
 assert layer.weight.grad is not None, "the penalty must be differentiable: no .item(), .data or .detach()"
-assert torch.allclose(layer.weight.grad, torch.tensor([[0.12, -0.14]])), (
-    f"gradient: 0.1·sign(w) + 2·0.01·w = [0.12, -0.14]; got {layer.weight.grad.tolist()}")
+T.assert_close(layer.weight.grad, [[0.11, -0.12]], name="gradient: 0.1·sign(w) + 0.01·w = [0.11, -0.12]")
 assert layer.bias.grad is None or layer.bias.grad.abs().max() == 0, "the bias is not penalised by default: no gradient"
 assert layer.weight.tolist() == [[1.0, -2.0]], "weight_penalty must not change the parameters"
-### BEGIN HIDDEN TESTS
-from course_grading import testing as T
+double = nn.Linear(3, 2).double()
+T.assert_close(weight_penalty(double, l2=2.0), double.weight.pow(2).sum(), atol=1e-12,
+               name="a float64 model: the penalty in float64")
 
-
-class _Gated(nn.Module):
-    """Parameters named neither weight nor bias: a matrix (counts), a vector and a scalar (only with include_bias)."""
-
-    def __init__(self, _size):
-        super(_Gated, self).__init__()
-        self.mixing = nn.Parameter(torch.zeros(_size, _size))
-        self.gain = nn.Parameter(torch.zeros(_size))
-        self.temperature = nn.Parameter(torch.zeros(()))
-
-
-def _random_model(_rng):
-    _makers = [lambda: nn.Linear(_rng.randint(1, 6), _rng.randint(1, 6)),
-               lambda: nn.Linear(_rng.randint(1, 6), _rng.randint(1, 6), bias=False),
-               lambda: nn.Conv2d(_rng.randint(1, 3), _rng.randint(1, 4), _rng.randint(1, 3)),
-               lambda: nn.Conv2d(_rng.randint(1, 3), _rng.randint(1, 4), 2, bias=False),
-               lambda: nn.BatchNorm1d(_rng.randint(1, 6)),
-               lambda: nn.BatchNorm2d(_rng.randint(1, 6)),
-               lambda: nn.LayerNorm(_rng.randint(1, 6)),
-               lambda: nn.Embedding(_rng.randint(2, 6), _rng.randint(1, 4)),
-               lambda: _Gated(_rng.randint(1, 4)),
-               lambda: nn.ReLU()]
-    _parts = [_rng.choice(_makers)() for _ in range(_rng.randint(1, 5))]
-    if len(_parts) > 2 and _rng.random() < 0.5:
-        _parts = [_parts[0], nn.Sequential(*_parts[1:])]
-    return nn.Sequential(*_parts)
-
-
-def _ref_penalty(_model_in, _l1_in, _l2_in, _include_in):
-    """(value, {name: gradient}) computed from the detached parameters in float64."""
-    _value, _grads = 0.0, {}
-    for _name, _p in _model_in.named_parameters():
-        _w = _p.detach().double()
-        if _include_in or _w.dim() >= 2:
-            _value += _l1_in * _w.abs().sum().item() + _l2_in * (_w * _w).sum().item()
-            _grads[_name] = _l1_in * torch.sign(_w) + 2 * _l2_in * _w
-        else:
-            _grads[_name] = torch.zeros_like(_w)
-    return _value, _grads
-
-
-_py, _gen = T.py_rng(6301), T.rng(6302)
-_settings = [(0.0, 0.0), (0.0, 0.0)] + [None] * 28
-for _case, _setting in enumerate(_settings):
-    _dtype = torch.float64 if _case % 4 else torch.float32
-    _model = _random_model(_py).to(_dtype)
-    with torch.no_grad():
-        for _p in _model.parameters():
-            _p.copy_(torch.randn(_p.shape, generator=_gen, dtype=_dtype))
-    _l1, _l2 = _setting or _py.choice([(round(_py.uniform(0.001, 1), 4), 0.0), (0.0, round(_py.uniform(0.001, 1), 4)),
-                                       (round(_py.uniform(0.001, 1), 4), round(_py.uniform(0.001, 1), 4))])
-    _include = _case % 3 == 1
-    _before = [_p.detach().clone() for _p in _model.parameters()]
-    _what = f"weight_penalty(model, l1={_l1}, l2={_l2}, include_bias={_include}) for the {_dtype} model {' '.join(str(_model).split())}"
-    _model.zero_grad(set_to_none=True)
-    if _case % 2:
-        _out = weight_penalty(_model, l1=_l1, l2=_l2, include_bias=_include)
-    else:
-        _out = weight_penalty(_model, _l1, _l2, _include)
-    T.assert_type(_out, torch.Tensor, name=_what)
-    assert _out.dim() == 0, f"{_what} should be a 0-dim tensor, got shape {tuple(_out.shape)}"
-    _value, _grads = _ref_penalty(_model, _l1, _l2, _include)
-    _tol = 1e-10 if _dtype == torch.float64 else 1e-5
-    T.assert_close(_out, _value, atol=_tol, rtol=_tol, name=_what)
-    if any(_g.abs().max().item() > 0 for _g in _grads.values()):
-        assert _out.requires_grad, f"{_what} is not differentiable: do not use .item(), .data or .detach()"
-        _out.backward()
-    for (_name, _p), _old in zip(_model.named_parameters(), _before):
-        T.assert_close(_p.detach(), _old, atol=0, rtol=0, name=f"parameter {_name} after {_what} (must not change)")
-        _grad = _p.grad if _p.grad is not None else torch.zeros_like(_p)
-        T.assert_close(_grad, _grads[_name], atol=_tol, rtol=_tol, name=f"the gradient w.r.t. {_name} of {_what}")
-### END HIDDEN TESTS
+print("✓ Part 3: weight_penalty passes the visible tests")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "part4_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Part 4 — Closing a measured train/validation gap (2 points)
 #
 # Time to see overfitting and fix it. The set-up below is built to overfit: only the first **1,000** images of
-# Fashion-MNIST's training set, and a **big MLP** (784 → 512 → 512 → 10, about 670,000 weights, 670 per
-# training image), trained with Adam (learning rate $10^{-3}$) for 20 epochs of mini-batches of 50. It
-# reaches almost 100 % on its 1,000 training images and only about 80 % on the 10,000 held-out images
-# (Fashion-MNIST's test set, our *validation set* here). We measure overfitting by the **gap**
+# Fashion-MNIST's training set. The 10,000 images of Fashion-MNIST's test set are our *validation set* here.
+# We measure overfitting by the **gap**
 #
 # $$\text{gap} = \text{train accuracy} - \text{validation accuracy},$$
 #
 # both measured in eval mode, the training accuracy on the 1,000 un-augmented training images.
 #
-# The locked cell below provides `build_big_mlp()`, `train_model(model, optimizer, augment=None,
-# penalty=None)`, which trains on `x_small, y_small` and returns learning curves, and `accuracy_gap(model)`,
-# which returns `{"train_acc", "val_acc", "gap"}`. Then:
+# The locked cell below provides `train_model(model, optimizer, augment=None, penalty=None, epochs=EPOCHS)`,
+# which trains a model on `x_small, y_small` (mini-batches of `BATCH_SIZE`, cross-entropy) and returns its
+# learning curves, and `accuracy_gap(model)`, which returns `{"train_acc", "val_acc", "gap"}`. You write two
+# functions; each starts with `seed_everything(seed)`, trains with `train_model` and returns
+# `(model, history)` (the trained model and what `train_model` returned).
 #
-# 1. **Baseline** (cell `baseline`): call `seed_everything(SEED)`, build `baseline_model = build_big_mlp()`, train
-#    it with `train_model` and `torch.optim.Adam(baseline_model.parameters(), lr=LR)`, nothing else, and store
-#    `baseline_history` (what `train_model` returns) and `baseline_gap = accuracy_gap(baseline_model)["gap"]`.
-# 2. **Regularised** (cell `regularised`): call `seed_everything(SEED)` again and train `regularised_model`
-#    for the same `EPOCHS` with the regularisation of your choice, for example:
+# 1. **`train_baseline(seed)`**: an MLP of your choice, trained without any regularisation, that
+#    **overfits**. Rules: an `nn.Sequential` of `nn.Flatten`, `nn.Linear` layers and activation layers
+#    (`nn.ReLU`, `nn.LeakyReLU`, `nn.GELU`, `nn.ELU`, `nn.SiLU`, `nn.Tanh`, `nn.Sigmoid`) and nothing else;
+#    any optimizer from `torch.optim` without `weight_decay`; no `augment`, no `penalty`. How wide, how deep,
+#    which optimizer, learning rate and number of epochs is up to you. A network with far more weights than
+#    there are training images learns them by heart within a few epochs.
+# 2. **`train_regularised(seed)`**: the **same `nn.Linear` layers** (same sizes, same order) as your
+#    baseline, no convolutions, with the regularisation of your choice, for example:
 #    - dropout layers (`nn.Dropout`, or your `Dropout`) before the linear layers, also on the input pixels;
 #    - batch normalisation (`nn.BatchNorm1d`, or your `BatchNorm`) after the hidden linear layers;
 #    - weight decay: `weight_decay=...` in the optimizer (`torch.optim.AdamW` decouples it from Adam's
@@ -665,43 +609,31 @@ for _case, _setting in enumerate(_settings):
 #      changed images *with the same labels*: random horizontal flips (`torch.where` with a random per-image
 #      condition and `images.flip(-1)`), small shifts (`torch.roll`), Gaussian noise (`torch.randn_like`).
 #
-#    Store `regularised_history` and `regularised_gap = accuracy_gap(regularised_model)["gap"]`.
-#
-# Rules: `regularised_model` keeps the big MLP's three `nn.Linear` layers with their sizes (784 → 512,
-# 512 → 512, 512 → 10) and has no convolutions; you may add dropout, normalisation and activation layers.
 # Train only on the 1,000 images `x_small, y_small` (augmented copies of them are fine), never on `x_val`.
 #
-# **What is graded.** The test evaluates both models itself, in eval mode, on the 1,000 training images and
-# the 10,000 validation images, and requires
+# **What is graded.** The grader calls `train_baseline` and `train_regularised` itself, with a seed of its
+# own, and evaluates the returned models in eval mode on the 1,000 training images and the 10,000 validation
+# images. It requires
 #
-# - the baseline to be the unregularised set-up: its gap is at least **0.12** (it is about 0.19);
-# - the regularised model's validation accuracy to be at least **0.76**;
-# - the regularised model's gap to be at least **0.04** smaller than the baseline's;
-# - `baseline_gap` and `regularised_gap` to be the gaps you measured with `accuracy_gap` (within 0.01).
+# - the baseline to follow the rules above and to overfit: a gap of at least `0.12`;
+# - the regularised model to keep the baseline's `nn.Linear` layers and reach a validation accuracy of at
+#   least `0.76`;
+# - the regularised model's gap to be at least `0.04` smaller than the baseline's.
 #
-# Making the network worse on both sets is not the point, which is why validation accuracy has a floor. Each
-# training run takes a few seconds on a laptop CPU; the notebook is graded again from scratch, so aim for
-# some margin.
+# Making the network worse on both sets is not the point, which is why the validation accuracy has a floor.
+# Since the grader uses other seeds, leave some margin. Keep each function to about 15 seconds on a laptop
+# CPU (the grader allows `60` s each); the test cell runs both once, with `SEED`.
 
 # %% nbgrader={"grade": false, "grade_id": "experiment_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 SEED = 0
 EPOCHS = 20
 BATCH_SIZE = 50
-LR = 1e-3
 
 x_train_all, y_train_all = image_tensors(load_fashion_mnist(train=True))
 x_small, y_small = x_train_all[:1000], y_train_all[:1000]
 x_val, y_val = image_tensors(load_fashion_mnist(train=False))
 print(f"training images {tuple(x_small.shape)}, per class {torch.bincount(y_small).tolist()}; "
       f"validation images {tuple(x_val.shape)}")
-
-
-def build_big_mlp():
-    """The over-sized MLP of the experiment: 784 → 512 → 512 → 10 with ReLUs, no regularisation."""
-    return nn.Sequential(nn.Flatten(),
-                         nn.Linear(784, 512), nn.ReLU(),
-                         nn.Linear(512, 512), nn.ReLU(),
-                         nn.Linear(512, 10))
 
 
 def accuracy(model, images, labels):
@@ -717,7 +649,7 @@ def accuracy_gap(model):
 
 def train_model(model, optimizer, augment=None, penalty=None, epochs=EPOCHS):
     """Train `model` (moved to `device`) on x_small, y_small with cross-entropy for `epochs` epochs of shuffled
-    mini-batches of BATCH_SIZE (the same order for every model).
+    mini-batches of BATCH_SIZE (the order follows the global seed: call seed_everything first).
 
     augment: None or a function images -> images applied to every training batch.
     penalty: None or a function model -> 0-dim tensor added to every batch's loss.
@@ -725,7 +657,8 @@ def train_model(model, optimizer, augment=None, penalty=None, epochs=EPOCHS):
     x_small and on the first 1,000 validation images (a quick estimate; accuracy_gap uses all 10,000).
     """
     model.to(device)
-    loader = TensorLoader(x_small, y_small, batch_size=BATCH_SIZE, shuffle=True, device=device, seed=SEED)
+    loader = TensorLoader(x_small, y_small, batch_size=BATCH_SIZE, shuffle=True, device=device,
+                          seed=int(torch.randint(2**31 - 1, ())))
     if augment is not None:
         loader = AugmentedLoader(loader, augment)  # augment(images) on every whole batch
     history = {"train_acc": [], "val_acc": []}
@@ -736,117 +669,105 @@ def train_model(model, optimizer, augment=None, penalty=None, epochs=EPOCHS):
     return history
 
 
+def plot_curves(histories):
+    """Training (solid) and validation (dashed) accuracy per epoch for {name: history}."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for (name, history), colour in zip(histories.items(), ["tab:red", "tab:blue", "tab:green"]):
+        epochs = range(1, len(history["train_acc"]) + 1)
+        ax.plot(epochs, history["train_acc"], color=colour, label=f"{name}: train")
+        ax.plot(epochs, history["val_acc"], color=colour, linestyle="--", label=f"{name}: validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (eval mode)")
+    ax.set_title("1,000 training images: the gap is the distance from solid to dashed")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    plt.show()
+
+
 # %% nbgrader={"grade": false, "grade_id": "baseline", "locked": false, "schema_version": 3, "solution": true, "task": false}
-# The baseline: build_big_mlp() trained with train_model and Adam(lr=LR), after seed_everything(SEED).
-# Store baseline_model, baseline_history and baseline_gap.
-### BEGIN SOLUTION
-seed_everything(SEED)
-baseline_model = build_big_mlp()
-baseline_history = train_model(baseline_model, torch.optim.Adam(baseline_model.parameters(), lr=LR))
-baseline_gap = accuracy_gap(baseline_model)["gap"]
-### END SOLUTION
+def train_baseline(seed):
+    """seed_everything(seed); an unregularised MLP trained with train_model; returns (model, history)."""
+    ### BEGIN SOLUTION
+    seed_everything(seed)
+    model = nn.Sequential(nn.Flatten(),
+                          nn.Linear(784, 512), nn.ReLU(),
+                          nn.Linear(512, 512), nn.ReLU(),
+                          nn.Linear(512, 10))
+    history = train_model(model, torch.optim.Adam(model.parameters(), lr=1e-3))
+    return model, history
+    ### END SOLUTION
+
 
 # %% nbgrader={"grade": false, "grade_id": "regularised", "locked": false, "schema_version": 3, "solution": true, "task": false}
-# Your regularised version, after seed_everything(SEED). Store regularised_model, regularised_history and
-# regularised_gap.
-### BEGIN SOLUTION
-seed_everything(SEED)
-# Dropout on the pixels and on both hidden layers ...
-regularised_model = nn.Sequential(nn.Flatten(), nn.Dropout(0.2),
-                                  nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.5),
-                                  nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.5),
-                                  nn.Linear(512, 10))
+def train_regularised(seed):
+    """seed_everything(seed); the baseline's linear layers with regularisation, trained with train_model;
+    returns (model, history)."""
+    ### BEGIN SOLUTION
+    seed_everything(seed)
+    # Dropout on the pixels and on both hidden layers ...
+    model = nn.Sequential(nn.Flatten(), nn.Dropout(0.2),
+                          nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(512, 10))
 
+    def flip_and_noise(images):
+        """... and augmentation: a random half of the images mirrored left to right, and Gaussian noise on the
+        (standardised) pixels. A mirrored, noisy shirt is still a shirt."""
+        mirrored = torch.rand(len(images), 1, 1, 1, device=images.device) < 0.5
+        return torch.where(mirrored, images.flip(-1), images) + torch.randn_like(images)
 
-def add_noise(images):
-    """... and augmentation: Gaussian noise on the (standardised) pixels. A noisy shirt is still a shirt."""
-    return images + torch.randn_like(images)
+    # Both make every epoch harder to memorise, so the network gets a few more of them.
+    history = train_model(model, torch.optim.Adam(model.parameters(), lr=1e-3), augment=flip_and_noise, epochs=30)
+    return model, history
+    ### END SOLUTION
 
-
-regularised_history = train_model(regularised_model, torch.optim.Adam(regularised_model.parameters(), lr=LR),
-                                  augment=add_noise)
-regularised_gap = accuracy_gap(regularised_model)["gap"]
-### END SOLUTION
-
-# %% nbgrader={"grade": false, "grade_id": "experiment_results", "locked": true, "schema_version": 3, "solution": false, "task": false}
-results = {"baseline": accuracy_gap(baseline_model), "regularised": accuracy_gap(regularised_model)}
-for name, result in results.items():
-    print(f"{name:>12}: train {result['train_acc']:.3f}, validation {result['val_acc']:.3f}, gap {result['gap']:.3f}")
-
-fig, ax = plt.subplots(figsize=(7, 4))
-for (name, history), colour in zip([("baseline", baseline_history), ("regularised", regularised_history)],
-                                   ["tab:red", "tab:blue"]):
-    epochs = range(1, len(history["train_acc"]) + 1)
-    ax.plot(epochs, history["train_acc"], color=colour, label=f"{name}: train")
-    ax.plot(epochs, history["val_acc"], color=colour, linestyle="--", label=f"{name}: validation")
-ax.set_xticks(range(0, len(baseline_history["train_acc"]) + 1, 5))
-ax.set_xlabel("epoch")
-ax.set_ylabel("accuracy (eval mode)")
-ax.set_title("1,000 training images: the gap is the distance from solid to dashed")
-ax.legend()
-ax.grid(alpha=0.3)
-plt.show()
-
-# %% [markdown] nbgrader={"grade": false, "grade_id": "experiment_discussion", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Reading the curves.** The baseline's training accuracy (solid) climbs towards 100 % while its validation
-# accuracy (dashed; the curves use the first 1,000 validation images, the printed numbers all 10,000) stops
-# near 80 % after a few epochs: from then on the network memorises its 1,000 images. Regularisation mostly
-# changes the solid line: the network can no longer memorise, so its training accuracy stays close to what it
-# achieves on new images. Do not expect a big rise of the dashed line. With 1,000 images there is only so much
-# to learn, and an MLP sees a shirt shifted by one pixel as a new pattern. More data, or an architecture with
-# the right assumptions built in (the convolutions of Lecture 04), raise the validation accuracy itself.
 
 # %% nbgrader={"grade": true, "grade_id": "test_experiment", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-BIG_MLP_LINEARS = [(784, 512), (512, 512), (512, 10)]
+PLAIN_LAYERS = (nn.Sequential, nn.Flatten, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU, nn.Tanh, nn.Sigmoid)
 
 
 def linear_sizes(model):
     return [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-for name, model in (("baseline_model", baseline_model), ("regularised_model", regularised_model)):
-    assert isinstance(model, nn.Module), f"{name} should be your trained nn.Module, got {type(model).__name__}"
-    assert linear_sizes(model) == BIG_MLP_LINEARS, (
-        f"{name} should keep the big MLP's linear layers {BIG_MLP_LINEARS}; it has {linear_sizes(model)}")
-    assert not any(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) for m in model.modules()), f"{name}: no convolutions"
-for name, value in (("baseline_gap", baseline_gap), ("regularised_gap", regularised_gap)):
-    assert isinstance(value, float), f"{name} should be the float accuracy_gap(...)['gap'], got {type(value).__name__}"
-baseline, regularised = accuracy_gap(baseline_model), accuracy_gap(regularised_model)
-assert abs(baseline_gap - baseline["gap"]) <= 0.01, f"baseline_gap is {baseline_gap:.3f}, but accuracy_gap(baseline_model) gives {baseline['gap']:.3f}"
-assert abs(regularised_gap - regularised["gap"]) <= 0.01, (
-    f"regularised_gap is {regularised_gap:.3f}, but accuracy_gap(regularised_model) gives {regularised['gap']:.3f}")
+results = {}
+for name, train in (("baseline", train_baseline), ("regularised", train_regularised)):
+    returned = train(SEED)
+    assert type(returned) is tuple and len(returned) == 2, f"train_{name}(seed) should return (model, history)"
+    model, history = returned
+    assert isinstance(model, nn.Module), f"train_{name} should return your trained nn.Module first, got {type(model).__name__}"
+    assert set(history) == {"train_acc", "val_acc"}, f"train_{name} should return the history that train_model returned"
+    results[name] = (model, history, accuracy_gap(model))
+
+baseline_model, regularised_model = results["baseline"][0], results["regularised"][0]
+assert type(baseline_model) is nn.Sequential, "the baseline should be an nn.Sequential"
+extra = sorted({type(m).__name__ for m in baseline_model.modules() if type(m) not in PLAIN_LAYERS})
+assert not extra, f"the baseline is made of Flatten, Linear and activation layers only; it contains {extra}"
+assert linear_sizes(baseline_model), "the baseline has no nn.Linear layers"
+assert linear_sizes(regularised_model) == linear_sizes(baseline_model), (
+    f"the regularised model should keep the baseline's linear layers {linear_sizes(baseline_model)}; "
+    f"it has {linear_sizes(regularised_model)}")
+assert not any(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) for m in regularised_model.modules()), "no convolutions"
+
+for name, (_, _, measured) in results.items():
+    print(f"{name:>12}: train {measured['train_acc']:.3f}, validation {measured['val_acc']:.3f}, gap {measured['gap']:.3f}")
+plot_curves({name: history for name, (_, history, _) in results.items()})
+
+baseline, regularised = results["baseline"][2], results["regularised"][2]
 assert baseline["gap"] >= 0.12, (
-    f"the baseline's gap is only {baseline['gap']:.3f}: train the plain build_big_mlp() with Adam(lr=LR) for EPOCHS epochs")
+    f"the baseline's gap is only {baseline['gap']:.3f}: it should overfit (a bigger network, more epochs, no regularisation)")
 assert regularised["val_acc"] >= 0.76, f"the regularised model's validation accuracy {regularised['val_acc']:.3f} is below 0.76"
 assert regularised["gap"] <= baseline["gap"] - 0.04, (
     f"the gap went from {baseline['gap']:.3f} to {regularised['gap']:.3f}; it should shrink by at least 0.04")
-### BEGIN HIDDEN TESTS
-from course_grading import testing as T
 
-_train_images, _train_labels = image_tensors(load_fashion_mnist(train=True), limit=1000)
-_val_images, _val_labels = image_tensors(load_fashion_mnist(train=False))
-assert len(_train_labels) == 1000 and len(_val_labels) == 10_000, "Fashion-MNIST should give 1,000 + 10,000 images"
-_measured = {}
-for _name, _model in (("baseline_model", baseline_model), ("regularised_model", regularised_model)):
-    assert isinstance(_model, nn.Module), f"{_name} should be an nn.Module"
-    _sizes = [(_m.in_features, _m.out_features) for _m in _model.modules() if isinstance(_m, nn.Linear)]
-    assert _sizes == [(784, 512), (512, 512), (512, 10)], f"{_name} has the linear layers {_sizes}"
-    assert not any(isinstance(_m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)) for _m in _model.modules()), (
-        f"{_name} must not contain convolutions")
-    _train_acc = T.accuracy(_model, _train_images, _train_labels)
-    _val_acc = T.accuracy(_model, _val_images, _val_labels)
-    _measured[_name] = (_train_acc, _val_acc, _train_acc - _val_acc)
-_plain = {nn.Sequential, nn.Flatten, nn.Linear, nn.ReLU}
-_extra = sorted({type(_m).__name__ for _m in baseline_model.modules()} - {_t.__name__ for _t in _plain})
-assert not _extra, f"the baseline must be the plain big MLP, without {_extra}"
-for _name, _reported in (("baseline_gap", baseline_gap), ("regularised_gap", regularised_gap)):
-    T.assert_type(_reported, float, name=_name)
-_b_train, _b_val, _b_gap = _measured["baseline_model"]
-_r_train, _r_val, _r_gap = _measured["regularised_model"]
-assert abs(baseline_gap - _b_gap) <= 0.01, f"baseline_gap = {baseline_gap:.3f}, but the baseline's gap is {_b_gap:.3f}"
-assert abs(regularised_gap - _r_gap) <= 0.01, f"regularised_gap = {regularised_gap:.3f}, but the model's gap is {_r_gap:.3f}"
-assert _b_gap >= 0.12, f"the baseline's gap is {_b_gap:.3f}; the unregularised set-up overfits by about 0.19"
-assert _r_val >= 0.76, f"the regularised model's validation accuracy is {_r_val:.3f}, below 0.76"
-assert _r_gap <= _b_gap - 0.04, f"the gap shrank from {_b_gap:.3f} to {_r_gap:.3f}, by less than 0.04"
-print(f"✓ gap {_b_gap:.3f} → {_r_gap:.3f}, validation accuracy {_b_val:.3f} → {_r_val:.3f}")
-### END HIDDEN TESTS
+print(f"✓ Part 4: the gap shrank from {baseline['gap']:.3f} to {regularised['gap']:.3f} "
+      f"(the grader repeats the experiment with another seed)")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "experiment_discussion", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Reading the curves.** The baseline's training accuracy (solid) climbs towards 1 while its validation
+# accuracy (dashed; the curves use the first 1,000 validation images, the printed numbers all 10,000) levels
+# off after a few epochs: from then on the network memorises its 1,000 images. Regularisation mostly changes
+# the solid line: the network can no longer memorise, so its training accuracy stays close to what it achieves
+# on new images. Do not expect a big rise of the dashed line. With 1,000 images there is only so much to
+# learn, and an MLP sees a shirt shifted by one pixel as a new pattern. More data, or an architecture with the
+# right assumptions built in (the convolutions of Lecture 04), raise the validation accuracy itself.

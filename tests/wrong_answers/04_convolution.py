@@ -17,6 +17,36 @@ WRONG_ANSWERS = {
         out = out + bias.reshape(1, c_out, 1)
     return out.reshape(n_images, c_out, h_out, w_out)
 ''',
+    # The weight gradient averaged over the batch, as if the loss were a mean over images: a plausible slip
+    # when one derives the gradient for one image and "vectorises" it with .mean(dim=0).
+    "conv2d_backward": '''def conv2d_backward(x, weight, grad_out, stride=1, padding=0, dilation=1):
+    """Gradients of y = conv2d(x, weight, bias, ...) given grad_out."""
+    settings = dict(dilation=as_pair(dilation), padding=as_pair(padding), stride=as_pair(stride))
+    n_images, c_out = grad_out.shape[:2]
+    kernel_size = tuple(weight.shape[-2:])
+    columns = F.unfold(x, kernel_size, **settings)
+    grads = grad_out.reshape(n_images, c_out, -1)
+    grad_bias = grads.sum(dim=(0, 2))
+    grad_weight = (grads @ columns.transpose(1, 2)).mean(dim=0).reshape(weight.shape)  # mean, not sum
+    grad_columns = weight.reshape(c_out, -1).T @ grads
+    grad_x = F.fold(grad_columns, tuple(x.shape[-2:]), kernel_size, **settings)
+    return grad_x, grad_weight, grad_bias
+
+
+class Conv2dFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride=1, padding=0, dilation=1):
+        ctx.save_for_backward(x, weight)
+        ctx.settings = (stride, padding, dilation)
+        ctx.has_bias = bias is not None
+        return F.conv2d(x, weight, bias, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        grad_x, grad_weight, grad_bias = conv2d_backward(x, weight, grad_out, *ctx.settings)
+        return grad_x, grad_weight, (grad_bias if ctx.has_bias else None), None, None, None
+''',
     # Average pooling that ignores the padded zeros (count_include_pad=False), unlike PyTorch's default.
     "pooling": '''def max_pool2d(x, kernel_size, stride=None, padding=0):
     """Max pooling of x (N, C, H, W)."""
@@ -34,4 +64,11 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     count = F.pad(torch.ones_like(x), (pw, pw, ph, ph)).unfold(2, kh, sh).unfold(3, kw, sw).sum(dim=(-2, -1))
     return total / count
 ''',
+}
+
+# What the judge's feedback must name for each of them (the `mistakes=` labels in solutions/04_convolution/judge.py).
+MISTAKES = {
+    "test_conv2d": "the kernel is flipped (textbook convolution); F.conv2d, and this assignment, compute cross-correlation",
+    "test_conv2d_backward": "grad_weight is averaged over the batch instead of summed",
+    "test_pooling": "average pooling divides by the number of real pixels (count_include_pad=False)",
 }
