@@ -130,6 +130,18 @@ def scan_submission(course: Path, assignment: str, expected: list[str], result: 
         result.notes.append(f"{REVIEW_NOTE}: {len(held)} suspicious line(s), see flags.csv")
 
 
+def kernel_threads(workers: int, environ: dict[str, str] | None = None) -> int:
+    """Math threads per grading kernel: this machine's cores shared among the workers, at most OMP_NUM_THREADS.
+
+    Oversubscribed cores slow PyTorch's OpenMP code several times over (threads spin waiting for each other), so
+    the kernels of parallel workers never ask for more threads than there are cores for them."""
+    environ = os.environ if environ is None else environ
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = max(1, cores // max(1, workers))
+    asked = environ.get("OMP_NUM_THREADS", "")
+    return min(share, int(asked)) if asked.isdigit() and int(asked) > 0 else share
+
+
 def autograde_student(course: Path, assignment: str, result: StudentResult, cell_timeout: int, threads: int) -> None:
     """Autograde one student in a fresh worker process (nbgrader's API); any failure is this student's alone."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads),
@@ -264,7 +276,7 @@ def grade_assignment(course: Path, assignment: str, workers: int = 2, cell_timeo
             result.notes.append(f"the submission could not be prepared ({type(error).__name__}: {error})"[:300])
     to_grade = [r for r in results if r.status in ("graded", "review")]
     workers = max(1, workers)
-    threads = max(1, (os.cpu_count() or 1) // workers)  # oversubscribed cores slow small-tensor code tenfold
+    threads = kernel_threads(workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(lambda r: autograde_student(course, assignment, r, cell_timeout, threads), to_grade))
     max_score = record_scores(course, assignment, results)

@@ -180,3 +180,13 @@ def test_the_sandbox_environment_passes_only_allowed_names():
                                        "OMP_NUM_THREADS": "1", "PYTHONPATH": "/evil"})
     assert env["COURSE_DATA_DIR"] == "/data" and env["OMP_NUM_THREADS"] == "1"
     assert not {"JUPYTERHUB_API_TOKEN", "AWS_SECRET", "PYTHONPATH"} & set(env)
+
+
+def test_parallel_kernels_never_ask_for_more_math_threads_than_cores():
+    from course_grading.grade import kernel_threads
+    cores = len(os.sched_getaffinity(0))
+    assert kernel_threads(1, {}) == cores
+    assert kernel_threads(cores, {}) == 1 and kernel_threads(4 * cores, {}) == 1
+    assert kernel_threads(1, {"OMP_NUM_THREADS": "1"}) == 1
+    assert kernel_threads(1, {"OMP_NUM_THREADS": str(cores + 8)}) == cores
+    assert kernel_threads(1, {"OMP_NUM_THREADS": "many"}) == cores
