@@ -419,8 +419,8 @@ print(f"a 640x640 photo, window sides 24..472 px at stride 8: {photo_windows:,} 
 #
 # - **R-CNN** (2014) took about 2000 proposals per image from *selective search*, a classical algorithm that
 #   merges similar superpixels; warped each to 227×227, ran a whole CNN on every warped crop, classified the
-#   features with SVMs and regressed a box correction. It took about 47 s per image on a GPU of the time.
-#   <!-- quoted -->
+#   features with SVMs and regressed a box correction. With a VGG-16 backbone it took 47 s per test image on a
+#   GPU, as measured in the Fast R-CNN paper. <!-- quoted -->
 # - **Fast R-CNN** (2015) runs the CNN *once* on the whole image and cuts each proposal out of the *feature map*
 #   with **RoI pooling**: the proposal, scaled to the feature map, is divided into a fixed grid (7×7) and each cell
 #   max-pooled. The expensive layers are shared by all proposals. <!-- quoted -->
@@ -575,7 +575,8 @@ del small
 # and anchor pays the objectness term; only the one responsible for an object pays the others.
 #
 # Anchor shapes are chosen from the data, as YOLOv2 did: k-means on the training boxes' widths and heights with
-# $1 - \mathrm{IoU}$ as the distance (boxes compared as if they shared their centre). <!-- quoted -->
+# $1 - \mathrm{IoU}$ as the distance (boxes compared as if they shared their centre). We take the median of each
+# cluster as its centre, which a few odd boxes cannot drag away.
 
 # %%
 STRIDE, A = 8, 3
