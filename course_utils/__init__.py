@@ -13,6 +13,7 @@ _EXPORTS = {
     "plot": ["LivePlot", "plot_decision_boundary", "show_images"],
     "seed": ["seed_everything"],
     "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],
+    "text_data": ["load_nltk_data", "load_text", "nltk_data_dir", "text_path"],
     "train": ["accuracy", "evaluate", "fit", "train_epoch"],
     "widgets": ["explore"],
 }
