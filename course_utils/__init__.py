@@ -7,9 +7,9 @@ Names are imported from their modules on first use, so `import course_utils` its
 import importlib
 
 _EXPORTS = {
-    "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist"],
+    "data": ["AugmentedLoader", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist"],
     "device": ["DeviceChoice", "choose_device", "get_device"],
-    "paths": ["data_root", "mirror_dir"],
+    "paths": ["DatasetUnavailable", "data_root", "mirror_dir"],
     "plot": ["LivePlot", "plot_decision_boundary", "show_images"],
     "seed": ["seed_everything"],
     "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],

@@ -15,14 +15,10 @@ import torch
 from torchvision import datasets
 from torchvision.datasets.utils import check_integrity
 
-from .paths import DATA_DIR_ENV, MIRROR_ENV, data_root, mirror_dir
+from .paths import DATA_DIR_ENV, MIRROR_ENV, DatasetUnavailable, data_root, mirror_dir
 
 # Per-pixel mean and std of each training set (pixels scaled to [0, 1]).
 NORMALIZATION = {"MNIST": (0.1307, 0.3081), "FashionMNIST": (0.2860, 0.3530)}
-
-
-class DatasetUnavailable(RuntimeError):
-    """A dataset is neither in the cache, nor in the mirror, nor downloadable."""
 
 
 def _raw_folder(cls: type[datasets.MNIST], root: Path) -> Path:

@@ -9,6 +9,10 @@ MIRROR_ENV = "COURSE_DATA_MIRROR"
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "dl-course" / "data"
 
 
+class DatasetUnavailable(RuntimeError):
+    """A dataset is neither in the cache, nor in the mirror, nor downloadable."""
+
+
 def data_root() -> Path:
     """The one writable data directory: $COURSE_DATA_DIR, else ~/.cache/dl-course/data."""
     root = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()

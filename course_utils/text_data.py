@@ -16,8 +16,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from .data import DatasetUnavailable
-from .paths import DATA_DIR_ENV, MIRROR_ENV, data_root, mirror_dir
+from .paths import DATA_DIR_ENV, MIRROR_ENV, DatasetUnavailable, data_root, mirror_dir
 
 # NLTK package id -> (its archive inside nltk_data/, SHA-256 of the mirror's copy).
 NLTK_PACKAGES: dict[str, tuple[str, str]] = {

@@ -13,7 +13,7 @@ from nltk.corpus.reader import CategorizedPlaintextCorpusReader, StopwordsCorpus
 from nltk.corpus.util import LazyCorpusLoader
 
 from course_utils import text_data
-from course_utils.data import DatasetUnavailable
+from course_utils.paths import DatasetUnavailable
 from course_utils.text_data import NLTK_PACKAGES, TEXTS, load_nltk_data, load_text, sha256_of, text_path
 
 BOOK = "Маленькой ёлочке холодно зимой.\nA little fir tree is cold in winter.\n"
