@@ -49,7 +49,8 @@ def fake_mirror(tmp_path, monkeypatch) -> Path:
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("stopwords/", "")
         zipped.writestr("stopwords/english", "the\na\nof\n")
-    monkeypatch.setitem(TEXTS, "fir", ("fir.txt", "file:///nonexistent/fir.txt", sha256_of(mirror / "text" / "fir.txt")))
+    book_sha256 = sha256_of(mirror / "text" / "fir.txt")
+    monkeypatch.setitem(TEXTS, "fir", ("fir.txt", "file:///nonexistent/fir.txt", book_sha256))
     monkeypatch.setitem(NLTK_PACKAGES, "stopwords", ("corpora/stopwords.zip", sha256_of(archive)))
     return mirror
 
@@ -156,7 +157,8 @@ def test_nltk_finds_the_real_packages_in_the_staged_cache(cache, no_download, mo
     assert "the" in stopwords.words("english") and "и" in stopwords.words("russian")
     assert nltk.sent_tokenize("Мы встретились в 5 ч. утра. Было холодно!", language="russian") == [
         "Мы встретились в 5 ч. утра.", "Было холодно!"]
-    assert nltk.word_tokenize("Mr. Smith doesn't pay $3.50.") == ["Mr.", "Smith", "does", "n't", "pay", "$", "3.50", "."]
+    assert nltk.word_tokenize("Mr. Smith doesn't pay $3.50.") == [
+        "Mr.", "Smith", "does", "n't", "pay", "$", "3.50", "."]
     assert len(movie_reviews.fileids()) == 2000 and movie_reviews.categories() == ["neg", "pos"]
 
 
