@@ -7,13 +7,18 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # Instructor notebooks (with solutions and hidden tests) live in solutions/; the student release in assignments/.
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
-# Notebook sources are Jupytext text files next to each .ipynb: never copy them into the release.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.pct.py"]
+# Notebook sources (Jupytext text files) and the judges (hidden tests, instructor only) are never copied
+# into a release, nor next to a submission while it is graded.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.pct.py", "judge.py"]
+# Parallel graders write to one SQLite gradebook: a writer waits for the lock instead of failing.
+c.CourseDirectory.db_url = f"sqlite:///{os.path.join(c.CourseDirectory.root, 'gradebook.db')}?timeout=120"
 
-# Every submission runs in an isolated kernel (bubblewrap): no network, no course files, limits.
+# Every submission runs in an isolated kernel (bubblewrap): no network, no course files, limits. Its test
+# cells are not run there: the assignment's judge (solutions/<assignment>/judge.py) scores each one from
+# this process, by calling the student's code through the kernel on its own private cases.
 # Without bubblewrap, autograding stops with instructions; COURSE_GRADING_SANDBOX=off grades unsandboxed.
 c.Autograde.autograde_preprocessors = [
-    "course_grading.execute.SandboxedExecute",
+    "course_grading.execute.JudgedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -43,9 +48,10 @@ c.Autograde.sanitize_preprocessors = [
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]"
 
-# Feedback: hidden tests (their source and their tracebacks) never reach students.
+# Feedback: hidden tests never reach students, and a held submission says so at the top.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "course_grading.feedback.HideHiddenTests",
+    "course_grading.feedback.ReviewNotice",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

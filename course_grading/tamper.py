@@ -24,8 +24,7 @@ FORBIDDEN_MODULES = {
     "IPython": "uses IPython's machinery", "ipykernel": "uses the kernel's machinery",
     "subprocess": "runs other programs", "socket": "opens network connections", "urllib": "uses the network",
     "requests": "uses the network", "http": "uses the network", "shutil": "moves or deletes files",
-    "unittest": "uses mocking/patching", "course_grading": "touches the grading helpers",
-    "nbgrader": "touches nbgrader", "torch.overrides": "intercepts torch functions", "torch._C": "uses torch internals",
+    "unittest": "uses mocking/patching", "nbgrader": "touches nbgrader", "torch.overrides": "intercepts torch functions", "torch._C": "uses torch internals",
     "sys": None, "os": None,  # allowed, but see the attributes below
 }
 FORBIDDEN_ATTRIBUTES = {
@@ -38,6 +37,8 @@ DUNDER_ESCAPES = {"__builtins__", "__globals__", "__code__", "__closure__", "__s
                   "__mro__", "__dict__", "__torch_function__", "__torch_dispatch__", "__import__", "__loader__"}
 DYNAMIC_CALLS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "setattr", "delattr",
                  "breakpoint"}
+SHELL_HOOKS = {"get_ipython", "set_custom_exc", "showtraceback", "_showtraceback", "run_cell", "events",
+               "input_transformers_post", "ast_transformers", "user_ns", "displayhook", "excepthook"}
 ALLOWED_MAGICS = {"matplotlib", "time", "timeit", "prun", "who", "whos", "pinfo", "pinfo2", "precision"}
 # Builtins students commonly shadow at top level; rebinding any other builtin is reported.
 SHADOWABLE_BUILTINS = {"input", "id", "sum", "max", "min", "iter", "next", "filter", "map", "format", "hash",
@@ -53,9 +54,10 @@ class Finding:
     cell: str
     line: int
     reason: str
+    hold: bool = True  # False: advisory only (listed for the instructor, points not withheld)
 
     def __str__(self) -> str:
-        return f"{self.cell}, line {self.line}: {self.reason}"
+        return f"{self.cell}, line {self.line}: {self.reason}{'' if self.hold else ' (advisory)'}"
 
 
 def _resolve(dotted: str):
@@ -197,6 +199,8 @@ class _Scanner(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in DUNDER_ESCAPES:
             self.flag(node, f"uses .{node.attr}")
+        elif node.attr in SHELL_HOOKS:
+            self.flag(node, f"uses IPython's machinery (.{node.attr})")
         dotted = self.dotted(node)
         if dotted and (dotted in FORBIDDEN_ATTRIBUTES or dotted.startswith(("torch.overrides", "torch._C"))):
             self.flag(node, f"uses {dotted}")
@@ -240,9 +244,29 @@ def scan_source(source: str) -> list[tuple[int, str]]:
         tree = ast.parse(_python_source(source))
     except SyntaxError:
         return findings  # it will fail to run, which costs the student the points anyway
+    except (RecursionError, MemoryError, ValueError) as error:
+        return [*findings, (1, f"the cell could not be checked ({type(error).__name__}: nested too deeply or too large)")]
     scanner = _Scanner()
-    scanner.visit(tree)
+    try:
+        scanner.visit(tree)
+    except (RecursionError, MemoryError) as error:
+        scanner.flag(tree, f"the cell could not be checked ({type(error).__name__}: nested too deeply)")
     return sorted(set(findings + scanner.findings))
+
+
+def named_uses(source: str, names: set[str]) -> list[tuple[int, str]]:
+    """(line, name) for every use of one of `names` as a name or an attribute (advisory checks)."""
+    try:
+        tree = ast.parse(_python_source(source))
+        nodes = list(ast.walk(tree))
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return []
+    found = set()
+    for node in nodes:
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        if name in names:
+            found.add((getattr(node, "lineno", 0), name))
+    return sorted(found)
 
 
 def student_cells(nb: NotebookNode) -> list[tuple[str, str]]:
@@ -260,5 +284,15 @@ def student_cells(nb: NotebookNode) -> list[tuple[str, str]]:
     return cells
 
 
-def scan_notebook(nb: NotebookNode) -> list[Finding]:
-    return [Finding(label, line, reason) for label, source in student_cells(nb) for line, reason in scan_source(source)]
+def scan_notebook(nb: NotebookNode, advisory: dict[str, set[str]] | None = None) -> list[Finding]:
+    """Findings that hold a submission for review, and advisory ones: `advisory` maps an answer cell's
+    grade id to names of PyTorch functions its part must not use (the judge checks that where it can)."""
+    findings = []
+    for label, source in student_cells(nb):
+        try:
+            findings += [Finding(label, line, reason) for line, reason in scan_source(source)]
+        except Exception as error:  # noqa: BLE001 (the scan must never stop the batch)
+            findings.append(Finding(label, 1, f"the cell could not be checked ({type(error).__name__})"))
+        for line, name in named_uses(source, (advisory or {}).get(label, set())):
+            findings.append(Finding(label, line, f"uses {name}, which this part asks you to write yourself", False))
+    return findings

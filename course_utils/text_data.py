@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
+import secrets
 import urllib.request
 from pathlib import Path
 
@@ -65,9 +65,8 @@ def copy_verified(source: Path | str, target: Path, sha256: str) -> None:
     its checksum matches: concurrent or interrupted copies never leave a partial file under the real name.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    os.close(handle)
-    temporary = Path(temporary)
+    # Not tempfile.mkstemp: its files are private to their owner, and a shared cache must stay readable.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         with urllib.request.urlopen(source, timeout=60) if isinstance(source, str) else open(source, "rb") as reader, \
                 open(temporary, "wb") as writer:

@@ -28,7 +28,9 @@ def course_with_submissions(assignment: str, students: int, tmp: Path) -> Path:
     course = scratch_course(tmp / "course", ROOT)
     for i in range(students):
         folder = course / "submitted" / f"student{i:03d}" / assignment
-        shutil.copytree(ROOT / "solutions" / assignment, folder, ignore=shutil.ignore_patterns("*.pct.py"))
+        folder.mkdir(parents=True)
+        for notebook in (ROOT / "solutions" / assignment).glob("*.ipynb"):
+            shutil.copy(notebook, folder / notebook.name)
     return course
 
 

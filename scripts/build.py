@@ -1,10 +1,11 @@
 """Rebuild every notebook from its Jupytext source and regenerate the student release.
 
-    python scripts/build.py          # write lectures/*.ipynb, solutions/*/*.ipynb and assignments/
+    python scripts/build.py          # write lectures/*.ipynb, solutions/*/*.ipynb, assignments/, START_HERE.ipynb
     python scripts/build.py --check  # change nothing; fail if anything committed is out of date
 
 The `.pct.py` files are the reviewable sources. Each `.ipynb` is generated from one with stable
-cell ids and no outputs; `assignments/` is what `nbgrader generate_assignment` makes of `solutions/`.
+cell ids and no outputs; `assignments/` is what `nbgrader generate_assignment` makes of `solutions/`;
+START_HERE.ipynb, the students' landing page, lists every lecture and assignment (scripts/landing_page.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import jupytext
 import nbformat
 
 from course_grading.course import run_nbgrader, scratch_course
+from landing_page import NOTEBOOK as LANDING_PAGE
+from landing_page import write_landing_page
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -69,11 +72,13 @@ def build(out_root: Path) -> None:
     shutil.rmtree(out_root / "assignments", ignore_errors=True)
     shutil.copytree(release, out_root / "assignments")
     shutil.rmtree(release.parent)
+    write_landing_page(ROOT, out_root)
 
 
 def generated_files(root: Path) -> set[Path]:
     notebooks = {p.relative_to(root) for p in root.glob("lectures/*.ipynb")}
     notebooks |= {p.relative_to(root) for p in root.glob("solutions/*/*.ipynb")}
+    notebooks |= {p.relative_to(root) for p in root.glob(LANDING_PAGE)}
     return notebooks | {p.relative_to(root) for p in root.glob("assignments/**/*") if p.is_file()}
 
 
@@ -98,7 +103,7 @@ def main() -> None:
         print("All notebooks and the release are up to date.")
     else:
         build(ROOT)
-        print("Rebuilt notebooks and assignments/.")
+        print(f"Rebuilt notebooks, assignments/ and {LANDING_PAGE}.")
 
 
 if __name__ == "__main__":

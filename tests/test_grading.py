@@ -1,129 +1,125 @@
-"""The nbgrader round trip for every assignment, through the real `nbgrader` commands and gradebook.
-
-One batch per assignment: the solution scores full marks, the untouched release scores zero, wrong
-and broken submissions are graded without aborting the batch, and feedback never shows hidden tests.
+"""Every assignment, graded end to end by the course's `grade` command in one batch: the reference
+scores full marks, the untouched release zero, the catalogued wrong answers partial marks with
+feedback that names the mistake, one of the known attacks (a different one per assignment) gains
+nothing, and no feedback shows answer or judge code. Broken notebooks (a syntax error; deleted and
+duplicated cells, repaired) are nbgrader-level cases that do not depend on the assignment: they ride
+along with the cheap assignments only, to keep the suite fast.
 """
 from __future__ import annotations
 
-import html
-import importlib.util
-import re
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbgrader.api import Gradebook
 
-from course_grading.course import run_nbgrader, scratch_course
+from conftest import needs_bwrap
+from course_grading.execute import grade_id_of_test_cell
+from course_grading.judge import load_judge
+from grading_batch import (ASSIGNMENTS, ROOT, WRONG_ANSWERS_DIR, answered_with, grade, new_course,
+                           release_and_solution, secret_lines, submit, wrong_answers)
+from submissions import read, with_duplicated_cells, with_first_answer, with_syntax_error, without_first_test
 
-from submissions import answered, read, with_duplicated_cells, with_syntax_error, without_first_test
-
-ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
-WRONG_ANSWERS_DIR = Path(__file__).parent / "wrong_answers"
-HIDDEN_REGION = re.compile(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", re.DOTALL)
-
-
-def wrong_answers(assignment: str) -> dict[str, str]:
-    """The plausible wrong answers in tests/wrong_answers/<assignment>.py (grade id -> cell source)."""
-    spec = importlib.util.spec_from_file_location(f"wrong_{assignment}", WRONG_ANSWERS_DIR / f"{assignment}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.WRONG_ANSWERS
-
-
-def submissions_for(course: Path, assignment: str) -> dict[str, dict[str, nbformat.NotebookNode]]:
-    """student id -> {notebook file name -> notebook}"""
-    students: dict[str, dict[str, nbformat.NotebookNode]] = {}
-    for release_path in sorted((course / "assignments" / assignment).glob("*.ipynb")):
-        release = read(release_path)
-        source = read(course / "solutions" / assignment / release_path.name)
-        solved = answered(release, source)
-        variants = {
-            "solution": solved,
-            "untouched": release,
-            "wrong": answered(release, source, wrong_answers(assignment)),
-            "syntax_error": with_syntax_error(solved),
-            "deleted_test": without_first_test(solved),
-            "duplicated_cells": with_duplicated_cells(solved),
-        }
-        for student, nb in variants.items():
-            students.setdefault(student, {})[release_path.name] = nb
-    return students
+# Attacks on the grading machinery itself, each worth nothing now: a different one rides along with each
+# assignment's batch (test_grading_attacks.py runs all of them, and more, on Assignment 01).
+ROTATING_ATTACKS = {
+    "cheat_custom_exc": "import __main__\n__main__.get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
+    "cheat_helpers": "from course_utils import testing as T\nT.assert_close = T.assert_type = lambda *a, **k: None",
+    "cheat_builtins": "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {})",
+    "cheat_exec": "exec('import builtins as b; b.isinstance = lambda *a: True')",
+    "cheat_globals": "globals().update({k: (lambda *a, **k: None) for k in list(globals()) if k.startswith('_')})",
+    "cheat_excepthook": "import sys\nsys.excepthook = lambda *a: None",
+}
 
 
-def round_trip(assignment: str, tmp: Path) -> dict:
-    """Generate, submit six students, autograde them in one batch, generate feedback."""
-    course = scratch_course(tmp / "course", ROOT)
-    generated = run_nbgrader(course, "generate_assignment", assignment, "--force")
-    assert generated.returncode == 0, generated.stderr
-    students = submissions_for(course, assignment)
-    for student, notebooks in students.items():
-        folder = course / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        for name, nb in notebooks.items():
-            nbformat.write(nb, folder / name)
-    autograde = run_nbgrader(course, "autograde", assignment)
-    feedback = run_nbgrader(course, "generate_feedback", assignment)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {s: gradebook.find_submission(assignment, s).score for s in students}
-        max_score = gradebook.find_assignment(assignment).max_score
-    return {"assignment": assignment, "course": course, "scores": scores, "max": max_score,
-            "autograde": autograde, "feedback": feedback}
-
-
-def test_every_assignment_has_wrong_answers_to_try():
+def test_every_assignment_has_wrong_answers_and_named_mistakes():
     missing = [a for a in ASSIGNMENTS if not (WRONG_ANSWERS_DIR / f"{a}.py").exists()]
     assert not missing, f"add plausible wrong answers to tests/wrong_answers/ for {missing}"
+    assert all(wrong_answers(a)[1] for a in ASSIGNMENTS), "each assignment names at least one mistake (MISTAKES)"
 
 
-class RoundTrip:
+@needs_bwrap
+class GradedAssignment:
     """The checks for one assignment; a Test* subclass per assignment lets xdist grade them in parallel."""
 
     assignment: str
+    attack: str
+    broken = False  # also grade the nbgrader-level broken notebooks
 
     @pytest.fixture(scope="class")
     @classmethod
-    def graded(cls, tmp_path_factory) -> dict:
-        return round_trip(cls.assignment, tmp_path_factory.mktemp(cls.assignment))
+    def batch(cls, tmp_path_factory):
+        course = new_course(tmp_path_factory.mktemp(cls.assignment), cls.assignment)
+        release, _ = release_and_solution(course, cls.assignment)
+        solved = answered_with(course, cls.assignment)
+        students = {"reference": solved, "untouched": release,
+                    "wrong": answered_with(course, cls.assignment, wrong_answers(cls.assignment)[0]),
+                    cls.attack: with_first_answer(release, ROTATING_ATTACKS[cls.attack])}
+        if cls.broken:
+            students.update(syntax_error=with_syntax_error(solved),
+                            repaired=with_duplicated_cells(without_first_test(solved)))
+        for student, notebook in students.items():
+            submit(course, cls.assignment, student, notebook)
+        result = grade(course, cls.assignment, "--cell-timeout", "120")
+        result.students = set(students)
+        return result
 
-    def test_the_batch_completes_for_every_student(self, graded):
-        assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
-        assert graded["feedback"].returncode == 0, graded["feedback"].stderr[-3000:]
+    def test_the_batch_completes_with_a_row_per_student(self, batch):
+        assert batch.run.returncode == 0, batch.run.stderr[-3000:]
+        assert set(batch.rows) == batch.students
 
-    def test_solution_scores_full_marks(self, graded):
-        assert graded["max"] > 0 and graded["scores"]["solution"] == graded["max"]
+    def test_reference_scores_full_marks(self, batch):
+        status, score, max_score = batch.row("reference")
+        assert (status, score) == ("graded", max_score) and max_score > 0, batch.rows["reference"]["notes"]
 
-    def test_untouched_release_scores_zero(self, graded):
-        assert graded["scores"]["untouched"] == 0
+    def test_untouched_release_scores_zero(self, batch):
+        assert batch.row("untouched")[1] == 0
 
-    @pytest.mark.parametrize("student", ["wrong", "syntax_error"])
-    def test_wrong_and_broken_answers_score_partially(self, graded, student):
-        assert 0 < graded["scores"][student] < graded["max"], graded["scores"]
+    def test_wrong_answers_score_partially(self, batch):
+        _, score, max_score = batch.row("wrong")
+        assert 0 < score < max_score, batch.rows["wrong"]["notes"]
 
-    @pytest.mark.parametrize("student", ["deleted_test", "duplicated_cells"])
-    def test_deleted_or_duplicated_cells_are_repaired_and_graded(self, graded, student):
-        assert graded["scores"][student] == graded["max"], graded["scores"]
-
-    def test_feedback_never_shows_hidden_tests(self, graded):
-        course, assignment = graded["course"], graded["assignment"]
-        hidden_lines, visible_lines = set(), set()
-        for source in (course / "solutions" / assignment).glob("*.ipynb"):
-            text = "\n".join(c.source for c in read(source).cells)
-            for region in HIDDEN_REGION.findall(text):
-                hidden_lines |= {line.strip() for line in region.splitlines() if len(line.strip()) > 12}
-            visible_lines |= {line.strip() for line in HIDDEN_REGION.sub("", text).splitlines()}
-        hidden_lines -= visible_lines  # a line the student can see anyway is no leak
-        assert hidden_lines, "each assignment has hidden tests"
-        pages = list((course / "feedback").glob(f"*/{assignment}/*.html"))
-        assert len(pages) == len(graded["scores"]) * len(list((course / "assignments" / assignment).glob("*.ipynb")))
-        for page in pages:
-            text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
-            assert "HIDDEN TESTS" not in text
-            leaked = [line for line in hidden_lines if line in text]
-            assert not leaked, f"{page} shows hidden test lines: {leaked[:3]}"
+    def test_feedback_names_each_catalogued_mistake(self, batch):
+        text = batch.feedback("wrong")
+        for test_id, label in wrong_answers(self.assignment)[1].items():
+            assert f"This is what you get if {label}" in text, f"{test_id}: the feedback does not name «{label}»"
 
 
-for _assignment in ASSIGNMENTS:
-    globals()[f"TestRoundTrip_{_assignment}"] = type(f"TestRoundTrip_{_assignment}", (RoundTrip,),
-                                                     {"assignment": _assignment})
+    def test_the_attack_gains_nothing(self, batch):
+        status, score, _ = batch.row(self.attack)
+        assert score == 0 and status in ("graded", "review"), batch.rows[self.attack]
+
+    def test_feedback_shows_no_judge_code_and_no_answers_students_did_not_write(self, batch):
+        judge, answers = secret_lines(self.assignment, answers=False), secret_lines(self.assignment, judge=False)
+        assert judge and answers, "each assignment has answers and a judge"
+        for student in batch.rows:
+            text = batch.feedback(student)
+            assert text, f"no feedback for {student}"
+            leaked = [line for line in judge if line in text]
+            if student in ("untouched", self.attack):  # the others submitted (mostly) the reference answers
+                leaked += [line for line in answers if line in text]
+            assert not leaked, f"{student}'s feedback shows {leaked[:3]}"
+
+
+class WithBrokenNotebooks(GradedAssignment):
+    broken = True
+
+    def test_a_syntax_error_costs_only_the_parts_it_breaks(self, batch):
+        _, score, max_score = batch.row("syntax_error")
+        assert 0 < score < max_score, batch.rows["syntax_error"]["notes"]
+
+    def test_deleted_and_duplicated_cells_are_repaired_and_graded(self, batch):
+        _, score, max_score = batch.row("repaired")
+        assert score == max_score, batch.rows["repaired"]["notes"]
+
+
+CHEAP = {"01_perceptron_xor", "02_backprop", "03_activations"}
+for _number, _assignment in enumerate(ASSIGNMENTS):
+    _base = WithBrokenNotebooks if _assignment in CHEAP else GradedAssignment
+    globals()[f"TestGrading_{_assignment}"] = type(f"TestGrading_{_assignment}", (_base,), {
+        "assignment": _assignment, "attack": list(ROTATING_ATTACKS)[_number % len(ROTATING_ATTACKS)]})
+
+
+def test_every_test_cell_has_a_judge_and_every_judge_a_test_cell():
+    for assignment in ASSIGNMENTS:
+        notebook = read(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
+        cells = {grade_id_of_test_cell(c) for c in notebook.cells} - {None}
+        parts = set(load_judge(ROOT / "solutions" / assignment / "judge.py").parts)
+        assert cells == parts, f"{assignment}: test cells without a judge {cells - parts}, judges without a cell {parts - cells}"
+        assert not [c for c in notebook.cells if "BEGIN HIDDEN TESTS" in c.source], f"{assignment} has hidden regions"

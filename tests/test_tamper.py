@@ -57,7 +57,8 @@ CHEATS = {
     "dynamic import": "m = __import__('builtins')",
     "globals": "globals()['assert_close'] = lambda *a: None",
     "frames": "import inspect\ninspect.currentframe().f_back.f_globals.clear()",
-    "grading helpers": "from course_grading import testing\ntesting.assert_close = lambda *a, **k: None",
+    "test helpers": "from course_utils import testing\ntesting.assert_close = lambda *a, **k: None",
+    "custom exception handler via __main__": "import __main__\n__main__.get_ipython().set_custom_exc((Exception,), print)",
     "read solutions": "print(open('../../../solutions/01/01.ipynb').read())",
     "read gradebook": "data = open('/course/gradebook.db', 'rb').read()",
     "shell": "!cat ../../../solutions/*/*.ipynb",
@@ -113,3 +114,22 @@ def test_false_positive_rate_report(capsys):
         print(f"\ntamper detection: {flagged}/{len(cells)} legitimate cells flagged, "
               f"{caught}/{len(CHEATS)} interfering cells caught")
     assert flagged == 0 and caught == len(CHEATS)
+
+
+def test_using_what_the_notebook_shows_is_not_flagged():
+    assert scan_source("from course_utils.testing import trace, assert_close\nprint(trace([], None, []))") == []
+    assert scan_source("from course_utils import testing as T\nT.assert_close(1.0, 1.0)") == []
+
+
+def test_a_cell_too_deep_to_analyse_is_held_not_a_crash():
+    findings = scan_source("x = " + " + ".join(["1"] * 20_000))
+    assert findings and "could not be checked" in findings[0][1]
+
+
+def test_advisory_names_are_listed_without_holding():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("def conv(x, w):\n    return F.conv2d(x, w)",
+                                  metadata={"nbgrader": {"grade_id": "conv", "solution": True}})])
+    findings = scan_notebook(nb, advisory={"conv": {"conv2d"}})
+    assert [(f.cell, f.line, f.hold) for f in findings] == [("conv", 2, False)]
+    assert "conv2d" in findings[0].reason

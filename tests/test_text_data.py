@@ -60,6 +60,9 @@ def test_a_text_is_staged_from_the_mirror_once_and_read_as_utf8(cache, fake_mirr
     assert load_text("fir") == BOOK
     staged = cache / "text" / "fir.txt"
     assert staged.is_file() and list(staged.parent.iterdir()) == [staged]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert staged.stat().st_mode & 0o777 == 0o666 & ~umask  # readable by others, like any file: a shared cache
     monkeypatch.setattr(text_data, "copy_verified", lambda *a: pytest.fail("a verified file is copied again"))
     assert text_path("fir") == staged
 
@@ -84,14 +87,21 @@ def test_a_missing_text_is_one_clear_paragraph(cache, fake_mirror, no_download):
 
 
 def test_a_download_is_checked_like_a_mirror_copy(cache, fake_mirror, monkeypatch):
-    source = (fake_mirror / "text" / "fir.txt").as_uri()  # a file:// URL: urllib's download path, no network
+    source = "https://example.invalid/fir.txt"
+    served = []
+
+    def server(url, timeout):  # stands in for the network: serves the mirror's copy
+        served.append(url)
+        return open(fake_mirror / "text" / "fir.txt", "rb")
+
+    monkeypatch.setattr(text_data.urllib.request, "urlopen", server)
     monkeypatch.setitem(TEXTS, "fir", ("fir.txt", source, hashlib.sha256(BOOK.encode()).hexdigest()))
     assert load_text("fir") == BOOK
     (cache / "text" / "fir.txt").unlink()
     monkeypatch.setitem(TEXTS, "fir", ("fir.txt", source, "0" * 64))
     with pytest.raises(DatasetUnavailable, match="is corrupt"):
         load_text("fir")
-    assert list((cache / "text").iterdir()) == []
+    assert list((cache / "text").iterdir()) == [] and served == [source, source]
 
 
 def test_nltk_reads_a_package_from_the_cache_not_from_the_mirror(cache, fake_mirror, no_download, monkeypatch):

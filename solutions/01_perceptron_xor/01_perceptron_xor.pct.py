@@ -125,7 +125,7 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, lr: float = 1.0,
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_perceptron", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-from course_grading import testing as T
+from course_utils import testing as T
 
 
 def _is_int_list(value):
@@ -167,102 +167,6 @@ assert mistakes == [1, 3], f"AND with lr=0.5, epochs=2: expected mistakes [1, 3]
 T.assert_close(w, [1.0, 0.5], name="AND (lr=0.5, 2 epochs) w")
 T.assert_close(b, 0.0, name="AND (lr=0.5, 2 epochs) b")
 
-### BEGIN HIDDEN TESTS
-import random as _random_p1
-
-
-def _ref_p1_predict(_rows, _w, _b):
-    _out = []
-    for _x in _rows:
-        _s = _b
-        for _wi, _xi in zip(_w, _x):
-            _s += _wi * _xi
-        _out.append(1 if _s > 0 else 0)
-    return _out
-
-
-def _ref_p1_train(_X, _y, _lr=1.0, _epochs=100):
-    _rows, _labels = _X.tolist(), [int(_v) for _v in _y.tolist()]
-    _w, _b, _hist = [0.0] * _X.shape[1], 0.0, []
-    for _epoch in range(_epochs):
-        _m = 0
-        for _x, _t in zip(_rows, _labels):
-            _p = _ref_p1_predict([_x], _w, _b)[0]
-            if _p != _t:
-                _w = [_wi + _lr * (_t - _p) * _xi for _wi, _xi in zip(_w, _x)]
-                _b = _b + _lr * (_t - _p)
-                _m += 1
-        _hist.append(_m)
-        if _m == 0:
-            break
-    return _w, _b, _hist
-
-
-_g1 = torch.Generator().manual_seed(1101)
-_r1 = _random_p1.Random(1102)
-
-# predict: dyadic inputs (exact in float32, ties at 0 included), then Gaussian inputs away from 0
-for _case in range(30):
-    _n, _d = _r1.randint(1, 12), _r1.randint(1, 5)
-    _Xh = torch.randint(-4, 5, (_n, _d), generator=_g1).float() / 2
-    _wh = torch.randint(-4, 5, (_d,), generator=_g1).float() / 2
-    _bh = torch.randint(-4, 5, (), generator=_g1).float() / 2
-    _Xh0 = _Xh.clone()
-    _ph = perceptron_predict(_Xh, _wh, _bh)
-    assert type(_ph) is torch.Tensor and _ph.dtype == torch.int64 and tuple(_ph.shape) == (_n,), \
-        "perceptron_predict: wrong type, dtype or shape on a random input"
-    assert _ph.tolist() == _ref_p1_predict(_Xh.tolist(), _wh.tolist(), float(_bh)), \
-        "perceptron_predict is wrong on a random input"
-    assert _Xh.tolist() == _Xh0.tolist(), "perceptron_predict must not modify X"
-for _case in range(10):
-    _n, _d = _r1.randint(5, 40), _r1.randint(1, 6)
-    _Xh = torch.randn(_n, _d, generator=_g1)
-    _wh, _bh = torch.randn(_d, generator=_g1), torch.randn((), generator=_g1)
-    _ph = perceptron_predict(_Xh, _wh, _bh).tolist()
-    _wd, _bd = _wh.double().tolist(), float(_bh)
-    for _i, _x in enumerate(_Xh.double().tolist()):
-        _s = _bd
-        for _wi, _xi in zip(_wd, _x):
-            _s += _wi * _xi
-        if abs(_s) > 1e-4:
-            assert _ph[_i] == (1 if _s > 0 else 0), "perceptron_predict is wrong on a random Gaussian input"
-
-# train: random labels (often not separable), separable data (early stop), all-negative (stops at once)
-for _case in range(24):
-    _n, _d = _r1.randint(2, 12), _r1.randint(1, 4)
-    _Xh = torch.randint(-6, 7, (_n, _d), generator=_g1).float() / 2
-    if _case % 3 == 0:
-        _yh = torch.randint(0, 2, (_n,), generator=_g1)
-    else:
-        _teacher = torch.randint(-3, 4, (_d,), generator=_g1).float()
-        _yh = (_Xh @ _teacher + (float(_r1.randint(-2, 2)) + 0.25) > 0).long()
-    _lr = _r1.choice([0.25, 0.5, 1.0, 2.0])
-    _epochs = _r1.randint(1, 30)
-    _Xh0, _yh0 = _Xh.clone(), _yh.clone()
-    _wt, _bt, _mt = train_perceptron(_Xh, _yh, lr=_lr, epochs=_epochs)
-    _rw, _rb, _rm = _ref_p1_train(_Xh, _yh, _lr, _epochs)
-    assert type(_wt) is torch.Tensor and type(_bt) is torch.Tensor, "train_perceptron: w and b must be torch.Tensors"
-    assert _wt.dtype == torch.float32 and _bt.dtype == torch.float32, "train_perceptron: w and b must be float32"
-    assert tuple(_wt.shape) == (_d,) and tuple(_bt.shape) == (), "train_perceptron: w must be (d,), b must be 0-dim"
-    assert _is_int_list(_mt), "train_perceptron: mistakes_per_epoch must be a list of Python ints"
-    assert _mt == _rm, \
-        f"train_perceptron: mistakes per epoch differ from the reference on a random dataset (lr={_lr}, epochs={_epochs})"
-    T.assert_close(_wt, _rw, atol=1e-6, rtol=0.0, name="train_perceptron w (random data)")
-    T.assert_close(_bt, _rb, atol=1e-6, rtol=0.0, name="train_perceptron b (random data)")
-    assert _Xh.tolist() == _Xh0.tolist() and _yh.tolist() == _yh0.tolist(), "train_perceptron must not modify X or y"
-# defaults (lr=1.0, epochs=100) on non-separable data run all 100 epochs
-_Xh = torch.randint(-4, 5, (7, 3), generator=_g1).float()
-_yh = torch.tensor([0, 1, 1, 0, 1, 0, 1])
-_wt, _bt, _mt = train_perceptron(_Xh, _yh)
-_rw, _rb, _rm = _ref_p1_train(_Xh, _yh)
-assert _mt == _rm, "train_perceptron with its default arguments differs from the reference"
-T.assert_close(_wt, _rw, atol=1e-6, rtol=0.0, name="train_perceptron w (default arguments)")
-T.assert_close(_bt, _rb, atol=1e-6, rtol=0.0, name="train_perceptron b (default arguments)")
-# all labels 0: every score is exactly 0 in epoch 1, so no mistakes and an immediate stop
-_wt, _bt, _mt = train_perceptron(torch.randn(5, 3, generator=_g1), torch.zeros(5, dtype=torch.int64))
-assert _mt == [0] and _wt.tolist() == [0.0, 0.0, 0.0] and float(_bt) == 0.0, \
-    "all-negative data: expected a single epoch without mistakes and w = 0, b = 0"
-### END HIDDEN TESTS
 print("✓ Part 1: perceptron_predict and train_perceptron pass the tests")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "part2_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -320,7 +224,7 @@ def best_linear_accuracy(X: torch.Tensor, y: torch.Tensor, grid: torch.Tensor) -
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_xor_failure", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from course_grading import testing as T
+from course_utils import testing as T
 
 
 def _is_int_list(value):
@@ -367,97 +271,6 @@ T.assert_close(best_linear_accuracy(T4.clone(), torch.tensor([0, 1, 1, 0]), torc
 T.assert_close(best_linear_accuracy(T4.clone(), torch.tensor([1, 1, 1, 1]), torch.tensor([0.0])), 0.0,
        name="best accuracy with the single unit w=(0,0), b=0 (it predicts 0 everywhere)")
 
-### BEGIN HIDDEN TESTS
-import random as _random_p2
-
-
-def _ref_p2_step(_w, _b, _x):
-    return 1 if _w[0] * _x[0] + _w[1] * _x[1] + _b > 0 else 0
-
-
-def _ref_p2_train(_X, _y, lr=1.0, epochs=100):
-    _rows, _labels = _X.tolist(), [int(_v) for _v in _y.tolist()]
-    _w, _b, _hist = [0.0, 0.0], 0.0, []
-    for _epoch in range(epochs):
-        _m = 0
-        for _x, _t in zip(_rows, _labels):
-            _p = _ref_p2_step(_w, _b, _x)
-            if _p != _t:
-                _w = [_w[0] + lr * (_t - _p) * _x[0], _w[1] + lr * (_t - _p) * _x[1]]
-                _b = _b + lr * (_t - _p)
-                _m += 1
-        _hist.append(_m)
-        if _m == 0:
-            break
-    return torch.tensor(_w, dtype=torch.float32), torch.tensor(_b, dtype=torch.float32), _hist
-
-
-def _ref_p2_xor_accuracy(_w, _b):
-    _right = 0
-    for _x, _t in zip(_XOR_ROWS, _XOR_LABELS):
-        _right += int(_ref_p2_step(_w, _b, _x) == _t)
-    return _right / 4
-
-
-def _ref_p2_best(_rows, _labels, _values):
-    _best = 0.0
-    for _w1 in _values:
-        for _w2 in _values:
-            for _bb in _values:
-                _right = 0
-                for _x, _t in zip(_rows, _labels):
-                    _right += int(_ref_p2_step((_w1, _w2), _bb, _x) == _t)
-                if _right / len(_rows) > _best:
-                    _best = _right / len(_rows)
-    return _best
-
-
-_g2 = torch.Generator().manual_seed(1201)
-_r2 = _random_p2.Random(1202)
-_XOR_ROWS, _XOR_LABELS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0]
-
-# with a real perceptron trainer: 2, 3, then 4 mistakes in every epoch, forever
-for _epochs in [1, 2, 3, _r2.randint(4, 12), _r2.randint(13, 40)]:
-    _mh, _ah = perceptron_xor_mistakes(_ref_p2_train, _epochs)
-    _rw, _rb, _rm = _ref_p2_train(torch.tensor(_XOR_ROWS), torch.tensor(_XOR_LABELS), 1.0, _epochs)
-    assert _is_int_list(_mh) and _mh == _rm, f"perceptron_xor_mistakes: wrong mistakes for epochs={_epochs}"
-    assert type(_ah) is float, "perceptron_xor_mistakes: the accuracy must be a Python float"
-    T.assert_close(_ah, _ref_p2_xor_accuracy(_rw.tolist(), float(_rb)), name=f"perceptron_xor_mistakes accuracy (epochs={_epochs})")
-# with spies returning random weights
-for _case in range(8):
-    _wh = torch.randint(-4, 5, (2,), generator=_g2).float() / 2
-    _bh = torch.randint(-4, 5, (), generator=_g2).float() / 2
-    _epochs = _r2.randint(1, 15)
-    _fake = [_r2.randint(0, 4) for _k in range(_epochs)]
-    _spy = _SpyTrainer(_wh, _bh, _fake)
-    _mh, _ah = perceptron_xor_mistakes(_spy, _epochs)
-    assert len(_spy.calls) == 1 and _spy.calls[0][3] == _epochs and _spy.calls[0][2] == 1.0, \
-        "perceptron_xor_mistakes: call train_fn once, with lr=1.0 and the given epochs"
-    assert _mh == _fake, "perceptron_xor_mistakes must return the mistakes reported by train_fn"
-    T.assert_close(_ah, _ref_p2_xor_accuracy(_wh.tolist(), float(_bh)), name="perceptron_xor_mistakes accuracy of a random (w, b)")
-
-# best_linear_accuracy on random point sets and random grids (dyadic values, so every score is exact)
-for _case in range(20):
-    _n, _size = _r2.randint(1, 10), _r2.randint(1, 6)
-    _Xh = torch.randint(-8, 9, (_n, 2), generator=_g2).float() / 4
-    _yh = torch.randint(0, 2, (_n,), generator=_g2)
-    _gh = torch.randint(-4, 5, (_size,), generator=_g2).float() / 2
-    _Xh0, _yh0, _gh0 = _Xh.clone(), _yh.clone(), _gh.clone()
-    _ah = best_linear_accuracy(_Xh, _yh, _gh)
-    assert type(_ah) is float, "best_linear_accuracy must return a Python float"
-    T.assert_close(_ah, _ref_p2_best(_Xh.tolist(), _yh.tolist(), _gh.tolist()), atol=1e-6, rtol=0.0,
-           name="best_linear_accuracy on a random point set")
-    assert _Xh.tolist() == _Xh0.tolist() and _yh.tolist() == _yh0.tolist() and _gh.tolist() == _gh0.tolist(), \
-        "best_linear_accuracy must not modify its inputs"
-# XOR stays at 0.75 on a fine grid; a larger, XOR-like point set
-_ah = best_linear_accuracy(torch.tensor(_XOR_ROWS), torch.tensor(_XOR_LABELS), torch.linspace(-3, 3, 25))
-T.assert_close(_ah, 0.75, atol=1e-6, rtol=0.0, name="best_linear_accuracy on XOR (25-value grid)")
-_Xh = torch.randint(-8, 9, (30, 2), generator=_g2).float() / 4
-_yh = (_Xh[:, 0] * _Xh[:, 1] > 0).long()
-_gh = torch.linspace(-2, 2, 5)
-T.assert_close(best_linear_accuracy(_Xh, _yh, _gh), _ref_p2_best(_Xh.tolist(), _yh.tolist(), _gh.tolist()), atol=1e-6,
-       rtol=0.0, name="best_linear_accuracy on an XOR-like quadrant set")
-### END HIDDEN TESTS
 print("✓ Part 2: perceptron_xor_mistakes and best_linear_accuracy pass the tests")
 
 # %% [markdown]
@@ -567,7 +380,7 @@ def train_xor_net(seed: int) -> XorNet:
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_xor_solved", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-from course_grading import testing as T
+from course_utils import testing as T
 
 
 def _accuracy(pred, y):
@@ -616,47 +429,6 @@ acc = _accuracy(noisy_pred, y_noisy)
 assert acc >= 0.95, f"train_xor_net(0) gets only {acc:.1%} of noisy XOR points right (need ≥ 95%)"
 assert seconds <= 10.0, f"train_xor_net(0) took {seconds:.1f} s of CPU time; aim for about 2 s (fewer steps, full batch)"
 
-### BEGIN HIDDEN TESTS
-import random as _random_p3
-
-_g3 = torch.Generator().manual_seed(1301)
-_r3 = _random_p3.Random(1302)
-
-# add_product_feature on random inputs, float32 and float64
-for _case in range(10):
-    _n = _r3.randint(1, 20)
-    _dtype = _r3.choice([torch.float32, torch.float32, torch.float64])
-    _Xh = torch.randn(_n, 2, generator=_g3).to(_dtype) * 3
-    _Xh0 = _Xh.clone()
-    _ph = add_product_feature(_Xh)
-    assert type(_ph) is torch.Tensor and tuple(_ph.shape) == (_n, 3) and _ph.dtype == _dtype, \
-        "add_product_feature: wrong type, shape or dtype on a random input"
-    T.assert_close(_ph, [[_a, _c, _a * _c] for _a, _c in _Xh.tolist()], atol=1e-6, rtol=1e-6,
-           name="add_product_feature on a random input")
-    assert _Xh.tolist() == _Xh0.tolist(), "add_product_feature must not modify X"
-
-# the weights on fresh noisy XOR sets (features computed here)
-_wf, _bf = xor_feature_weights()
-for _seed in [11, 12, 13]:
-    _Xh, _yh = make_xor(n=500, noise=0.1, seed=_seed)
-    _phi_h = torch.stack([_Xh[:, 0], _Xh[:, 1], _Xh[:, 0] * _Xh[:, 1]], dim=1)
-    _ah = _accuracy((_phi_h @ _wf + _bf > 0).long(), _yh)
-    assert _ah >= 0.95, f"xor_feature_weights: only {_ah:.1%} right on a fresh noisy XOR set"
-
-# the network for several seeds, tested on fresh noisy data
-for _seed in _r3.sample(range(1, 1000), 3):
-    _t0 = time.thread_time()
-    _net = train_xor_net(_seed)
-    _cpu = time.thread_time() - _t0
-    assert type(_net) is XorNet, "train_xor_net must return a XorNet"
-    _Xh, _yh = make_xor(n=500, noise=0.1, seed=_seed + 5000)
-    with torch.no_grad():
-        _table = _net(X_xor).argmax(dim=1).tolist()
-        _ah = _accuracy(_net(_Xh).argmax(dim=1), _yh)
-    assert _table == [0, 1, 1, 0], f"train_xor_net({_seed}) does not classify the truth table correctly"
-    assert _ah >= 0.95, f"train_xor_net({_seed}): only {_ah:.1%} right on fresh noisy XOR data"
-    assert _cpu <= 10.0, f"train_xor_net({_seed}) took {_cpu:.1f} s of CPU time"
-### END HIDDEN TESTS
 print("✓ Part 3: the product feature and the XOR network pass the tests")
 
 # %% [markdown]
@@ -722,7 +494,7 @@ def collapse_linear(layers: list[nn.Linear]) -> nn.Linear:
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_collapse", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from course_grading import testing as T
+from course_utils import testing as T
 
 
 def _linear(in_features, out_features, weight, bias=None):
@@ -756,50 +528,6 @@ assert type(out) is nn.Linear and out is not l0, "return a new nn.Linear, not on
 T.assert_close(out.weight, l0.weight, name="single layer weight")
 T.assert_close(out.bias, [0.0, 0.0], name="single layer without bias: bias")
 
-### BEGIN HIDDEN TESTS
-import random as _random_p4
-
-
-def _ref_p4_stack64(_layers, _x):
-    _h = _x.double()
-    for _layer in _layers:
-        _h = _h @ _layer.weight.detach().double().T
-        if _layer.bias is not None:
-            _h = _h + _layer.bias.detach().double()
-    return _h
-
-
-def _p4_snapshot(_layers):
-    return [(_l.weight.tolist(), None if _l.bias is None else _l.bias.tolist()) for _l in _layers]
-
-
-_g4 = torch.Generator().manual_seed(1401)
-_r4 = _random_p4.Random(1402)
-for _case in range(25):
-    _depth = 1 + _case % 5
-    _widths = [_r4.randint(1, 8) for _k in range(_depth + 1)]
-    _layers = []
-    for _k in range(_depth):
-        _wk = torch.randn(_widths[_k + 1], _widths[_k], generator=_g4) / _widths[_k] ** 0.5
-        _bk = torch.randn(_widths[_k + 1], generator=_g4) if _r4.random() < 0.8 else None
-        _layers.append(_linear(_widths[_k], _widths[_k + 1], _wk, _bk))
-    _before = _p4_snapshot(_layers)
-    _oh = collapse_linear([_l for _l in _layers])
-    assert type(_oh) is nn.Linear, "collapse_linear must return exactly an nn.Linear"
-    assert _oh.in_features == _widths[0] and _oh.out_features == _widths[-1], "collapse_linear: wrong in/out features"
-    assert tuple(_oh.weight.shape) == (_widths[-1], _widths[0]), "collapse_linear: wrong weight shape"
-    assert _oh.bias is not None and tuple(_oh.bias.shape) == (_widths[-1],), \
-        "collapse_linear: the result must have a bias of shape (out_features,)"
-    assert _oh.weight.dtype == torch.float32 and _oh.bias.dtype == torch.float32, "collapse_linear: parameters must be float32"
-    for _l in _layers:
-        assert _oh is not _l and _oh.weight.data_ptr() != _l.weight.data_ptr(), "collapse_linear must return a new layer"
-    _xh = torch.randn(_r4.randint(1, 16), _widths[0], generator=_g4) * 2
-    _expected = _ref_p4_stack64(_layers, _xh)
-    _scale = max([1.0] + [abs(_v) for _v in _expected.reshape(-1).tolist()])
-    with torch.no_grad():
-        T.assert_close(_oh(_xh), _expected, atol=1e-5 * _scale, rtol=1e-5, name=f"collapsed output (depth {_depth})")
-    assert _p4_snapshot(_layers) == _before, "collapse_linear must not modify its input layers"
-### END HIDDEN TESTS
 print("✓ Part 4: collapse_linear passes the tests")
 
 # %% [markdown]

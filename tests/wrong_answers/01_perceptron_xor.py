@@ -31,3 +31,8 @@ def train_perceptron(X, y, lr=1.0, epochs=100):
     return out
 """,
 }
+# What the judge's feedback must name for each of them (test cell grade id -> the mistake it reports).
+MISTAKES = {
+    "test_perceptron": "b is never updated (only w moves)",
+    "test_collapse": "the biases of all layers but the last are left out",
+}
