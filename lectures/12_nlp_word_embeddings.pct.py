@@ -744,7 +744,10 @@ assert abs(log_p.exp().sum().item() - 1) < 1e-9 and mean_path < np.log2(len(voca
 # The one difference: gensim updates the vectors after every pair, we after every batch of `BATCH` pairs (on a
 # GPU that is what makes it fast). Each epoch draws new random windows and a new subsample, as word2vec does, and
 # builds every (centre, context) pair with a few vectorised array operations: for each distance $d$, all positions
-# whose partner $d$ words further on lies in the same sentence and within the drawn window.
+# whose partner $d$ words further on lies in the same sentence and within the drawn window. Negatives are drawn as
+# word2vec draws them: from a long table in which each word fills a share of the entries proportional to
+# $\operatorname{count}^{3/4}$, so that a uniformly random entry is a sample from $P_n$ (cheaper than
+# `torch.multinomial` at every step).
 
 # %%
 DIM, WINDOW, NEGATIVE, SAMPLE, EPOCHS, LR, BATCH = 50, 5, 5, 1e-3, 3, 0.025, 4096
@@ -757,10 +760,14 @@ token_ids = torch.tensor([word_index[w] for s in sentences for w in s if w in wo
 sentence_ids = torch.tensor([k for k, s in enumerate(sentences) for w in s if w in word_index])
 frequency = counts / counts.sum()
 keep_probability = ((frequency / SAMPLE).sqrt() + 1) * SAMPLE / frequency  # word2vec's (and gensim's) formula
-noise = (counts**0.75).float()
-noise /= noise.sum()
+noise = counts**0.75 / (counts**0.75).sum()  # P_n
+noise_table = torch.repeat_interleave(torch.arange(len(vocab)), (noise * 1_000_000).round().long().clamp_min(1))
 print(f"{len(token_ids):,} tokens in the vocabulary; 'the' is kept with probability "
       f"{keep_probability[word_index['the']]:.2f}, 'king' with {min(1, keep_probability[word_index['king']]):.2f}")
+the_share = (noise_table == word_index["the"]).double().mean().item()
+print(f"noise table: {len(noise_table):,} entries; 'the' fills {the_share:.2%} of them "
+      f"(its share of the tokens: {frequency[word_index['the']]:.2%})")
+assert abs(the_share / noise[word_index["the"]].item() - 1) < 0.01 and the_share < frequency[word_index["the"]]
 
 
 def skipgram_pairs(generator):
@@ -809,10 +816,11 @@ def train_skipgram():
     for epoch in tqdm(range(EPOCHS), desc="epochs"):
         centres, contexts = skipgram_pairs(generator)
         n_pairs += len(centres)
-        for start in tqdm(range(0, len(centres), BATCH), desc=f"epoch {epoch + 1}", leave=False):
+        # One bar update a second at most: a notebook front end receives each update as a message.
+        for start in tqdm(range(0, len(centres), BATCH), desc=f"epoch {epoch + 1}", leave=False, mininterval=1):
             c = centres[start:start + BATCH].to(device)
             o = contexts[start:start + BATCH].to(device)
-            negatives = torch.multinomial(noise, len(c) * NEGATIVE, replacement=True, generator=generator)
+            negatives = noise_table[torch.randint(len(noise_table), (len(c) * NEGATIVE,), generator=generator)]
             loss = model(c, o, negatives.view(len(c), NEGATIVE).to(device))
             done = (epoch + start / len(centres)) / EPOCHS
             optimizer.param_groups[0]["lr"] = LR * max(1 - done, 1e-4)  # linear decay, as in word2vec
