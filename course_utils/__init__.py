@@ -8,17 +8,17 @@ import importlib
 
 _EXPORTS = {
     "architectures": ["small_resnet"],
-    "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist",
-             "load_mnist", "select_classes"],
+    "data": ["AugmentedLoader", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist", "select_classes"],
     "device": ["DeviceChoice", "choose_device", "get_device"],
     "draw": ["class_colors", "draw_scene", "show_scenes"],
-    "paths": ["data_root", "mirror_dir", "weights_mirror_dir"],
+    "paths": ["DatasetUnavailable", "data_root", "mirror_dir", "weights_mirror_dir"],
     "pretrained": ["CheckpointUnavailable", "WeightsUnavailable", "build_model", "checkpoint_info", "checkpoints",
                    "feature_extractor", "load_checkpoint", "stage_torchvision_weights", "torchvision_model"],
     "plot": ["LivePlot", "plot_decision_boundary", "show_images", "show_matrices"],
     "scenes": ["Scenes", "make_scenes"],
     "seed": ["seed_everything"],
     "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],
+    "text_data": ["load_nltk_data", "load_text", "nltk_data_dir", "text_path"],
     "train": ["accuracy", "evaluate", "fit", "train_epoch"],
     "widgets": ["explore"],
 }

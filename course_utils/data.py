@@ -21,16 +21,12 @@ from filelock import FileLock, Timeout
 from torchvision import datasets
 from torchvision.datasets.utils import check_integrity
 
-from .paths import DATA_DIR_ENV, MIRROR_ENV, data_root, mirror_dir
+from .paths import DATA_DIR_ENV, MIRROR_ENV, DatasetUnavailable, data_root, mirror_dir
 
 # Per-pixel mean and std of each training set (pixels scaled to [0, 1]).
 NORMALIZATION = {"MNIST": (0.1307, 0.3081), "FashionMNIST": (0.2860, 0.3530)}
 LOCK_TIMEOUT_S = 600
 PARTIAL_SUFFIX = ".partial"
-
-
-class DatasetUnavailable(RuntimeError):
-    """A dataset is neither in the cache, nor in the mirror, nor downloadable."""
 
 
 @contextmanager

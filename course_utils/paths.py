@@ -14,6 +14,10 @@ def default_data_dir() -> Path:
     return Path.home() / ".cache" / "dl-course" / "data"
 
 
+class DatasetUnavailable(RuntimeError):
+    """A dataset is neither in the cache, nor in the mirror, nor downloadable."""
+
+
 def data_root() -> Path:
     """The one writable data directory: $COURSE_DATA_DIR, else `default_data_dir()`."""
     root = Path(os.environ.get(DATA_DIR_ENV) or default_data_dir()).expanduser()
