@@ -85,8 +85,10 @@ LECTURE_START = time.perf_counter()
 # %%
 SOURCE_CLASSES, TARGET_CLASSES = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
 N_TEST = None if device.type == "cuda" else 1000  # test images per domain (the whole split on a GPU)
+N_POOL = 20_000  # training images the labelled few-shot sets and the unlabelled images are drawn from
 
-mnist_train, mnist_test = image_tensors(load_mnist(train=True)), image_tensors(load_mnist(train=False))
+mnist_train = image_tensors(load_mnist(train=True), limit=N_POOL)
+mnist_test = image_tensors(load_mnist(train=False))
 x_source_train, y_source_train = select_classes(*mnist_train, SOURCE_CLASSES)
 x_source_test, y_source_test = select_classes(*mnist_test, SOURCE_CLASSES)
 x_target_pool, y_target_pool = select_classes(*mnist_train, TARGET_CLASSES)  # we may only use a few labels
@@ -279,7 +281,7 @@ def head_and_backbone_groups(model: nn.Module, lr: float, backbone_factor: float
 optimizer = torch.optim.SGD(head_and_backbone_groups(copy.deepcopy(source_model), lr=0.05, backbone_factor=0.1),
                             momentum=0.9)
 for group in optimizer.param_groups:
-    print(f"group of {sum(p.numel() for p in group['params']):>6,} parameters: lr {group['lr']}")
+    print(f"group of {sum(p.numel() for p in group['params']):>6,} parameters: lr {group['lr']:g}")
 
 # %% [markdown]
 # **`requires_grad=False` does not freeze BatchNorm.** A BatchNorm layer has two *buffers*, the running mean and
@@ -440,18 +442,14 @@ for n in SHOTS:
           f"from scratch {mean_of[('from scratch', n)]:.1%}")
     assert mean_of[(best, n)] > mean_of[("from scratch", n)]
 assert mean_of[("linear probe", SHOTS[0])] > mean_of[("from scratch", SHOTS[0])]
-gap = {n: max(mean_of[(m, n)] for m in METHODS[1:]) - mean_of[("from scratch", n)] for n in SHOTS}
-print("gap between the best transfer method and from scratch: "
-      + ", ".join(f"{gap[n]:+.1%} at {n} per class" for n in SHOTS))
-assert gap[SHOTS[0]] > gap[SHOTS[-1]]
 
 # %% [markdown]
 # What the table shows:
 #
 # - At every data size the best way to reuse the pretrained network beats training the same network from scratch,
 #   and with the fewest labels even the frozen features with a linear head do.
-# - The gap is widest with the fewest labels and narrows as labels are added: from-scratch training needs data,
-#   transfer needs less of it.
+# - Every run gets the same number of steps. A network trained from scratch would need many more steps, and many
+#   more images, to catch up; the pretrained ones start from features that already separate strokes.
 # - A full fine-tune at the head's learning rate moves the pretrained weights as fast as the random head, and can
 #   overwrite what they learned when a few noisy batches pull them around; a ten times smaller learning rate for the
 #   backbone adapts it more gently. Compare the two fine-tuning rows, mean and spread, at each size: which one
@@ -521,7 +519,8 @@ def stage_features(model: nn.Sequential, x: torch.Tensor) -> dict[str, torch.Ten
     return {name: torch.cat(parts) for name, parts in found.items()}
 
 
-fashion_train, fashion_test = image_tensors(load_fashion_mnist(train=True)), image_tensors(load_fashion_mnist(False))
+fashion_train = image_tensors(load_fashion_mnist(train=True), limit=N_POOL)
+fashion_test = image_tensors(load_fashion_mnist(train=False))
 targets = {
     "digits 5–9": (*few_shot(PROBE_IMAGES // len(TARGET_CLASSES), seed=0), x_target_test, y_target_test),
     "Fashion-MNIST": (fashion_train[0][:PROBE_IMAGES], fashion_train[1][:PROBE_IMAGES],
@@ -558,15 +557,14 @@ print(f"at the last stage, pretraining adds {gain['digits 5–9']:+.1%} on digit
 far_best = max(STAGES, key=lambda s: depth_accuracy[("pretrained (digits 0–4)", "Fashion-MNIST", s)])
 print(f"the best pretrained stage for Fashion-MNIST: {far_best}")
 assert gain["digits 5–9"] > 0.02
-assert gain["digits 5–9"] > gain["Fashion-MNIST"]
 assert far_best != STAGES[-1]
 
 # %% [markdown]
 # Read the two panels side by side. Random convolutions followed by pooling are already a decent feature extractor
 # for a linear probe (the dashed curves), so the question is what *pretraining adds* at each depth. On the near
-# target the pretrained network's late features are clearly better than random ones, by more than two points; on
-# the far target the gain at the last stage is smaller, and the pretrained network's best features for it are not
-# its last ones: those were shaped for digits.
+# target the pretrained network's late features are clearly better than random ones (by more than two points,
+# checked above). On the far target the pretrained network's best features are not its last ones: those were
+# shaped for digits, the earlier ones (edges, strokes) serve clothes as well.
 # This is the practical rule: the closer the target to the source, the more layers you can keep frozen; for a far
 # target keep the early layers and retrain, or fine-tune, the late ones.
 #
@@ -590,7 +588,7 @@ assert far_best != STAGES[-1]
 
 # %%
 FASHION_CLASSES = load_fashion_mnist(train=False).classes
-N_DISTILL = 10_000 if device.type == "cuda" else 2000
+N_DISTILL = 1000  # few labelled images: where a teacher helps most
 x_distill, y_distill = fashion_train[0][:N_DISTILL], fashion_train[1][:N_DISTILL]
 x_distill_test, y_distill_test = fashion_test[0][:N_TEST], fashion_test[1][:N_TEST]
 teacher_info = checkpoint_info("resnet8_wide_fashion")
@@ -632,7 +630,7 @@ explore(draw_soft_targets, temperature=FloatSlider(value=4.0, min=0.5, max=20.0,
 # distillation loss, with the same seeds, images and number of steps.
 
 # %%
-ALPHA, DISTILL_EPOCHS = 0.9, 10
+ALPHA, DISTILL_EPOCHS = 0.9, 30
 TEMPERATURES = [1, 2, 4, 8]
 DISTILL_SEEDS = SEEDS
 
@@ -677,11 +675,12 @@ for name, values in distill_results.items():
 hard = mean_std(distill_results["hard labels"])[0]
 best_name = max(distill_results, key=lambda k: mean_std(distill_results[k])[0])
 print(f"best: {best_name}, {mean_std(distill_results[best_name])[0] - hard:+.2%} over hard labels")
-assert mean_std(distill_results["distilled, T = 4"])[0] > hard
+assert mean_std(distill_results["distilled, T = 4"])[0] > hard + 0.01
 
 # %% [markdown]
 # The distilled students beat the same student trained on the labels alone, with nothing from the teacher but its
-# outputs on the training images (`T = 4` is asserted; the other temperatures are printed). The student stays
+# outputs on the training images (for `T = 4` the code checks a gain of more than one point; the other
+# temperatures are printed: compare `T = 1`, where the soft targets are nearly the labels). The student stays
 # below the teacher: it is a much smaller network. Distillation is how large models are compressed for phones,
 # and how a model behind an API can teach one you own.
 #
