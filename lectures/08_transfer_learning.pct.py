@@ -162,15 +162,18 @@ with torch.no_grad():
     target_guesses = torch.cat([source_model(xb).argmax(1).cpu()
                                 for xb, in TensorLoader(x_target_test, batch_size=500, device=device)])
 rows = ["| true digit | " + " | ".join(f"called {c}" for c in SOURCE_CLASSES) + " |", "|---" * 6 + "|"]
+favourite = {}  # target digit -> the source digit it is most often called
 for index, digit in enumerate(TARGET_CLASSES):
     counts = torch.bincount(target_guesses[y_target_test == index], minlength=len(SOURCE_CLASSES))
     shares = counts / counts.sum()
+    favourite[digit] = SOURCE_CLASSES[shares.argmax()]
     rows.append(f"| {digit} | " + " | ".join(f"{share:.0%}" for share in shares) + " |")
 display(Markdown("\n".join(rows)))
+assert favourite[5] == 3 and favourite[9] == 4
 
 # %% [markdown]
-# Each new digit is mapped to the old digits it shares strokes with (read the table: a 9 is mostly a 4, a 6 is
-# often a 0). The features are useful, the output layer is not: the case for keeping the body and replacing the
+# Each new digit is mapped to the old digits it shares strokes with (read the table: a 5 is mostly called a 3, a
+# 9 mostly a 4; the code checks both). The features are useful, the output layer is not: the case for keeping the body and replacing the
 # head (section 3).
 #
 # ## 2. Aligning feature distributions without labels
@@ -486,7 +489,7 @@ for mode, values in bn_results.items():
 # with its own noisy statistics and keep moving their running averages, so the features `layer3` learns from are
 # not the features it sees at test time. Frozen BatchNorm removes both effects. Compare the two rows, with the
 # spread over seeds: here the target digits have almost the same pixel statistics as the source digits, so the
-# early layers' statistics hardly change, and the difference is small. It grows when the target's statistics
+# early layers' statistics hardly change, and we expect a small difference. It grows when the target's statistics
 # differ (section 2's shifts) or batches are tiny, and then you have to decide on purpose: frozen statistics keep
 # the source's normalisation, train mode adapts it to the target, as AdaBN did.
 #
@@ -733,7 +736,7 @@ with torch.no_grad():
 print(f"new head {imagenet_model.fc}; trainable {trainable(imagenet_model):,} of "
       f"{sum(p.numel() for p in imagenet_model.parameters()):,} parameters; output {tuple(new_logits.shape)}")
 assert new_logits.shape == (1, len(FASHION_CLASSES)) and trainable(imagenet_model) == 512 * 10 + 10
-print(f"whole lecture: {time.perf_counter() - LECTURE_START:.0f} s on {choice.summary()}")
+print(f"whole lecture: {time.perf_counter() - LECTURE_START:.0f} s on {device}")
 
 # %% [markdown]
 # From here, training the new head (a linear probe) or fine-tuning is exactly sections 3 and 4, with
