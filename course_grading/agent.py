@@ -385,10 +385,18 @@ def _fresh_copy(value):
 
 
 def _lookup(name: str):
-    if name.startswith("module:"):
+    if name.startswith("module:"):  # the longest importable prefix, then attributes: torch.Tensor.copy_
         import importlib
-        module_name, _, attribute = name[len("module:"):].rpartition(".")
-        return getattr(importlib.import_module(module_name), attribute)
+        parts = name[len("module:"):].split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                value = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attribute in parts[cut:]:
+                value = getattr(value, attribute)
+            return value
+        raise ImportError(f"nothing importable in {name!r}")
     namespace = _user_namespace()
     if name not in namespace:
         raise NameError(f"name {name!r} is not defined in the notebook")

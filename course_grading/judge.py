@@ -31,6 +31,7 @@ import contextvars
 import importlib.util
 import math
 import random
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -88,6 +89,7 @@ def load_judge(path: Path) -> Judge:
     if spec is None or spec.loader is None:
         raise FileNotFoundError(path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look their module up there
     spec.loader.exec_module(module)
     judge = getattr(module, "judge", None)
     if not isinstance(judge, Judge):

@@ -157,6 +157,20 @@ def to_wire(value: Any) -> Any:
     return value
 
 
+def checked(answer: Any, what: str) -> dict:
+    """One answer of the kernel, or the exception it stands for (StudentRaised, KernelTimeout, BadAnswer)."""
+    if type(answer) is not dict:
+        raise BadAnswer("malformed answer")
+    if answer.get("interrupted"):
+        raise KernelTimeout(f"{what} was interrupted")
+    if "raised" in answer:
+        raised = answer["raised"] if type(answer["raised"]) is dict else {}
+        raise StudentRaised(str(raised.get("type", "?"))[:200], str(raised.get("message", ""))[:2000], what)
+    if "ok" not in answer:
+        raise BadAnswer("malformed answer")
+    return answer
+
+
 @dataclass
 class Call:
     """What one call returned, with what the judge asked to see besides the value."""
@@ -213,17 +227,77 @@ class Remote:
         return self.attr(name)
 
     def _one(self, request: dict, timeout: float) -> dict:
-        answer = self._link.request([request], timeout)[0]
-        if type(answer) is not dict:
-            raise BadAnswer("malformed answer")
-        if answer.get("interrupted"):
-            raise KernelTimeout(f"{self._what} was interrupted")
-        if "raised" in answer:
-            raised = answer["raised"] if type(answer["raised"]) is dict else {}
-            raise StudentRaised(str(raised.get("type", "?"))[:200], str(raised.get("message", ""))[:2000], self._what)
-        if "ok" not in answer:
-            raise BadAnswer("malformed answer")
-        return answer
+        return checked(self._link.request([request], timeout)[0], self._what)
+
+
+class Batch:
+    """Requests that travel to the kernel together and come back as one answer.
+
+        batch = student.batch()
+        step = batch.call(optimizer.step, what="step()")
+        value = batch.call(student.module("torch.clone"), parameter)
+        answers = batch.send()
+        answers.value(value)
+
+    Each request is answered on its own (one that raises does not stop the next). The answers are packed
+    when the whole batch has run, so a request that must see a tensor as it is at that moment asks for a
+    copy of it, not for the tensor itself.
+    """
+
+    def __init__(self, link: KernelLink, timeout: float = 300):
+        self.link, self.timeout = link, timeout
+        self.requests: list[dict] = []
+        self.what: list[str] = []
+
+    def _add(self, request: dict, what: str) -> int:
+        self.requests.append(request)
+        self.what.append(what)
+        return len(self.requests) - 1
+
+    def call(self, function: Remote, /, *args: Any, what: str = "", keep: bool = False, record_ops: bool = False,
+             no_grad: bool = False, return_args: bool = False, **kwargs: Any) -> int:
+        """Queue a call; returns its index in the answers."""
+        return self._add({"op": "call", "target": function, "args": list(args), "kwargs": kwargs, "keep": keep,
+                          "no_grad": no_grad, "record_ops": record_ops, "return_args": return_args},
+                         what or repr(function))
+
+    def set(self, target: Remote, name: str, value: Any) -> int:
+        return self._add({"op": "setattr", "target": target, "name": name, "value": value}, f"setting .{name}")
+
+    def get(self, target: Remote, name: str, what: str = "") -> int:
+        return self._add({"op": "getattr", "target": target, "name": name}, what or f"reading .{name}")
+
+    def send(self) -> Answers:
+        raw = self.link.request(self.requests, self.timeout) if self.requests else []
+        answers = Answers(raw, self.what)
+        self.requests, self.what = [], []
+        return answers
+
+
+class Answers:
+    """The kernel's answers to one Batch, read one by one (a request that raised raises StudentRaised)."""
+
+    def __init__(self, raw: list, what: list[str]):
+        self.raw, self.what = raw, what
+
+    def ok(self, index: int) -> bool:
+        answer = self.raw[index]
+        if type(answer) is dict and answer.get("interrupted"):
+            raise KernelTimeout(f"{self.what[index]} was interrupted")
+        return type(answer) is dict and "ok" in answer
+
+    def value(self, index: int) -> Any:
+        return checked(self.raw[index], self.what[index])["ok"]
+
+    def ops(self, index: int) -> set[str]:
+        return set(checked(self.raw[index], self.what[index]).get("ops") or ())
+
+    def args(self, index: int) -> list:
+        """The arguments of a call made with return_args=True, as they were after the call."""
+        args = checked(self.raw[index], self.what[index]).get("args")
+        if type(args) is not list:
+            raise BadAnswer("the arguments did not come back")
+        return args
 
 
 @dataclass
@@ -247,6 +321,10 @@ class Student:
     def module(self, dotted: str) -> Remote:
         """Something importable in the kernel, e.g. `student.module("torch.manual_seed")`."""
         return Remote(self._link, ref=f"module:{dotted}")
+
+    def batch(self, timeout: float = 300) -> Batch:
+        """Requests that travel to the kernel together: one round trip for many calls (see Batch)."""
+        return Batch(self._link, timeout)
 
     def spy(self, returns: Any = None) -> Remote:
         """A function in the kernel that records its calls (`.calls`: [(args, kwargs)]) and returns `returns`."""

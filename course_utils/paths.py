@@ -6,12 +6,16 @@ from pathlib import Path
 
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 MIRROR_ENV = "COURSE_DATA_MIRROR"
-DEFAULT_DATA_DIR = Path.home() / ".cache" / "dl-course" / "data"
+
+
+def default_data_dir() -> Path:
+    """Where data is cached when $COURSE_DATA_DIR is not set: ~/.cache/dl-course/data."""
+    return Path.home() / ".cache" / "dl-course" / "data"
 
 
 def data_root() -> Path:
-    """The one writable data directory: $COURSE_DATA_DIR, else ~/.cache/dl-course/data."""
-    root = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
+    """The one writable data directory: $COURSE_DATA_DIR, else `default_data_dir()`."""
+    root = Path(os.environ.get(DATA_DIR_ENV) or default_data_dir()).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -23,24 +23,32 @@ def is_live_frontend() -> bool:
     return "JPY_SESSION_NAME" in os.environ
 
 
-def _default_value(control: Any) -> Any:
-    if isinstance(control, ipywidgets.ValueWidget):
-        return control.value
-    if isinstance(control, tuple) and len(control) >= 2 and all(isinstance(v, (int, float)) for v in control):
-        return control[0] + (control[1] - control[0]) / 2 if len(control) < 4 else control[3]
-    if isinstance(control, (list, tuple)):
-        return control[0]
-    return control
+def _call_with_defaults(draw: Callable[..., Any], controls: dict[str, Any]) -> None:
+    """Call `draw` once with the values the live controls would start at.
+
+    ipywidgets itself turns the controls into widgets (in manual mode, which runs nothing), so the defaults
+    are exactly the live ones: `(0, 10)` starts an IntSlider at 5, `draw`'s own keyword defaults win, and
+    a control that `interact` rejects is rejected here too.
+    """
+    form = ipywidgets.interactive(draw, {"manual": True}, **controls)
+    values = {widget._kwarg: widget.value for widget in form.kwargs_widgets}
+    made = [w for w in (*form.kwargs_widgets, form.manual_button, form.out, form)
+            if isinstance(w, ipywidgets.Widget) and not any(w is given for given in controls.values())]
+    for widget in made:  # made only to read their values: nothing to show, nothing to keep
+        for part in (getattr(widget, "layout", None), getattr(widget, "style", None), widget):
+            if isinstance(part, ipywidgets.Widget):
+                part.close()
+    draw(**values)
 
 
 def explore(draw: Callable[..., Any], **controls: Any) -> None:
     """Show `draw(**values)` with a slider/dropdown per control (same syntax as `ipywidgets.interact`).
 
     In a live frontend the figure follows the controls. Headless, `draw` runs once with each control's
-    default, so the saved notebook shows a normal static figure instead of an empty widget.
-    Give explicit widgets (e.g. `FloatSlider(value=...)`) to choose the defaults shown.
+    starting value, so the saved notebook shows a normal static figure instead of an empty widget.
+    Give explicit widgets (e.g. `FloatSlider(value=...)`) to choose the values shown.
     """
     if is_live_frontend():
         display(ipywidgets.interactive(draw, **controls))
     else:
-        draw(**{name: _default_value(control) for name, control in controls.items()})
+        _call_with_defaults(draw, controls)

@@ -25,12 +25,15 @@
 #    (measured), **dead ReLUs**.
 # 4. Output layers: **softmax** and its numerically stable version. Why recurrent networks keep **bounded**
 #    activations.
-# 5. Experiments on real data: per-layer gradient norms in a 15-layer network on an MNIST batch; dead ReLUs
-#    counted in a trained MNIST network; the same deep MLP trained on Fashion-MNIST with five activations.
+# 5. Experiments on real data: per-layer gradient norms in a 15-layer network on an MNIST batch; Xavier and
+#    Kaiming initialisation derived, and measured through 30 layers; dead ReLUs counted in a trained MNIST
+#    network; the same deep MLP trained on Fashion-MNIST with five activations.
 # 6. How to choose.
 
 # %%
+import math
 import time
+from functools import partial
 
 import matplotlib.pyplot as plt
 import torch
@@ -92,13 +95,16 @@ print(f"max |W2 relu(W1 x) - (W2 W1) x|   = {(with_relu - (W2 @ W1) @ x).abs().m
 # * **ReLU** has no tails on the right: its derivative is exactly 1 for every positive input, and computing it
 #   needs only a comparison. At $x = 0$ it has no derivative; we simply *define* one (PyTorch uses 0). The notes
 #   say it plainly: we need a gradient at every point, not a smooth function.
-# * **Leaky ReLU** keeps a small slope $\alpha$ (the notes use $\alpha = 0.1$; PyTorch's default is 0.01) for
+# * **Leaky ReLU** keeps a small slope $\alpha$ (the notes use $\alpha = 0.1$; PyTorch's default is $\alpha = 0.01$) for
 #   negative inputs, so the gradient is never exactly zero and the output is a little closer to centred.
 #   **PReLU** is the same function, but $\alpha$ is a *parameter* the network learns by gradient descent,
 #   one per layer or one per channel.
 # * **ELU** replaces the negative half by a smooth exponential that levels off at $-\alpha$: outputs closer to
 #   zero mean, no dead zone, but an `exp` to compute.
-# * **Softplus** is a smooth ReLU; its derivative is exactly the sigmoid, and it is positive everywhere.
+# * **Softplus** is a smooth ReLU; its derivative is exactly the sigmoid, and it is positive everywhere. The notes
+#   say that Softplus fixes ReLU by defining the derivative at zero; that is not its point: ReLU's missing
+#   derivative at the single point 0 is fixed by a convention (below), while Softplus changes the function
+#   everywhere, so that its gradient $\sigma(x)$ never becomes exactly 0 (at the price of an `exp` and a `log`).
 # * **Maxout** is not a fixed function: each unit computes $k$ linear functions of its input and keeps the
 #   largest. With the pieces $(0, x)$ it *is* ReLU, with $(\alpha x, x)$ Leaky ReLU; in general it learns a
 #   convex piecewise-linear shape, at the price of $k$ times the parameters. Below we plot one unit with a
@@ -156,6 +162,7 @@ for ax, (name, (f, df, value_range, alpha)) in zip(axes.flat, CATALOGUE.items())
     gap = (by_autograd - by_formula).abs().max().item()
     print(f"{name:<11} {value_range:>22} [{fx.min():6.2f}, {fx.max():5.2f}] [{by_formula.min():5.2f}, "
           f"{by_formula.max():5.2f}] {gap:>25.1e}")
+    assert gap < 1e-12, f"{name}: the formula disagrees with autograd"
     ax.plot(xs, fx, lw=2.5, label="$f(x)$")
     ax.plot(xs, by_autograd, lw=5, alpha=0.35, color="tab:orange", label="$f'(x)$, autograd")
     ax.plot(xs, by_formula, "k--", lw=1.2, label="$f'(x)$, formula")
@@ -173,7 +180,8 @@ plt.show()
 
 # %% [markdown]
 # The dashed formula sits exactly on the orange autograd curve in every panel, and the printed gaps are at
-# the level of float64 rounding ($\sim 10^{-16}$) or exactly zero: the derivatives in the table are right.
+# the level of float64 rounding ($\sim 10^{-16}$) or exactly zero (the cell asserts that they are below
+# $10^{-12}$): the derivatives in the table are right.
 #
 # At a kink (ReLU, Leaky ReLU, PReLU, ELU at $x = 0$) there is no derivative, and a framework has to pick one.
 # Here is what PyTorch picks:
@@ -189,7 +197,7 @@ for name in ["ReLU", "Leaky ReLU", "PReLU", "ELU"]:
 #
 # ### PReLU learns its slope; Maxout contains ReLU
 #
-# In `nn.PReLU`, $\alpha$ is an `nn.Parameter` (initialised to 0.25) and receives a gradient like any weight:
+# In `nn.PReLU`, $\alpha$ is an `nn.Parameter` (initialised to $\alpha = 0.25$) and receives a gradient like any weight:
 # $\partial f/\partial\alpha = x$ for $x<0$ and $0$ otherwise. For the inputs below, the gradient of the sum of
 # the outputs is $-2 + (-1) = -3$.
 
@@ -314,6 +322,7 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True)
 print(f"{'inputs':<22} {'steps with both updates of one sign':>36} {'path length':>12} "
       f"{'steps until |w − w*| < 0.1':>27}")
 input_sets = [("sigmoid(z), positive", torch.sigmoid(z)), ("tanh(z), zero-centred", torch.tanh(z))]
+path_lengths, steps_needed = {}, {}
 for ax, (name, inputs) in zip(axes, input_sets):
     w, path, same_sign = torch.zeros(2), [torch.zeros(2)], 0
     for xi in inputs:
@@ -324,6 +333,7 @@ for ax, (name, inputs) in zip(axes, input_sets):
     path = torch.stack(path)
     length = (path[1:] - path[:-1]).norm(dim=1).sum().item()
     close = ((path - w_star).norm(dim=1) < 0.1).nonzero()
+    path_lengths[name], steps_needed[name] = length, close[0].item() if len(close) else len(inputs) + 1
     print(f"{name:<22} {same_sign:>32}/{len(inputs)} {length:>12.2f} {close[0].item() if len(close) else '> 100':>27}")
     ax.plot(path[:, 0], path[:, 1], ".-", ms=4, lw=1)
     ax.plot(*w_star, "r*", ms=14, label="$w^*$")
@@ -335,6 +345,8 @@ axes[0].legend()
 fig.tight_layout()
 plt.show()
 print(f"straight-line distance from start to w*: {w_star.norm():.2f}")
+positive, centred = (name for name, _ in input_sets)
+assert path_lengths[positive] > path_lengths[centred] and steps_needed[positive] > 3 * steps_needed[centred]
 
 # %% [markdown]
 # With positive inputs every single step moves both weights the same way (the path only runs along
@@ -402,7 +414,7 @@ del big, batch, weight, hidden
 # outputs 0 for all of them, and receives a zero gradient for all of them: nothing ever changes its weights
 # again. It is **dead**. Units typically die when one large update (too large a learning rate) pushes their
 # weights and bias to where no input can switch them on. Leaky ReLU, PReLU and ELU have a non-zero slope on
-# the left and cannot die this way. Section 5.2 counts dead units in a trained network.
+# the left and cannot die this way. Section 5.3 counts dead units in a trained network.
 #
 # ## 4. Outputs: softmax, and bounded activations in RNNs
 #
@@ -452,7 +464,8 @@ print(f"\nsoftmax((z, 0))[0] = {two_class[0]:.6f},  sigmoid(z) = {torch.sigmoid(
 #
 # ### 4.2 Why recurrent networks keep bounded activations
 #
-# A recurrent network (Lecture 10) applies the *same* layer again and again along a sequence,
+# A recurrent network (a network for sequences such as text or audio; this course does not cover them
+# further) applies the *same* layer again and again along a sequence,
 # $h_t = f(W h_{t-1} + U x_t)$, often hundreds of times. With an unbounded activation such as ReLU, any recurrent
 # weight that amplifies the state is compounded at every step, and the state (and its gradients) grows
 # geometrically until it overflows. A bounded activation keeps $h_t$ in a fixed box whatever happens, which
@@ -480,17 +493,29 @@ for name, f in [("ReLU", torch.relu), ("tanh", torch.tanh)]:
 #   near 0 (slope 1) keeps the variance of the signal roughly the same forward and backward;
 # * **Kaiming (He)** for the ReLU family: $W_{ij} \sim \mathcal N\big(0, \tfrac{2}{n_\text{in}}\big)$, twice as much
 #   variance, because ReLU zeroes half of its inputs.
+#
+# Section 5.2 derives both rules and measures what they do through 30 layers.
 
 # %%
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "ReLU": nn.ReLU, "Leaky ReLU": lambda: nn.LeakyReLU(0.1),
                "ELU": nn.ELU}
 
 
-def make_mlp(activation, depth, width, weight_std=None):
-    """784 → `depth` hidden layers of `width` units with `activation` → 10 logits.
+XAVIER = nn.init.xavier_normal_
+KAIMING = partial(nn.init.kaiming_normal_, nonlinearity="relu")  # variance 2 / n_in ("fan_in")
 
-    Weights: Xavier for sigmoid/tanh, Kaiming for the ReLU family, or N(0, weight_std²) when it is given.
+
+def normal_init(std):
+    """Weights drawn from N(0, std²), whatever the layer's size."""
+    return partial(nn.init.normal_, mean=0.0, std=std)
+
+
+def make_mlp(activation, depth, width, init=None):
+    """784 → `depth` hidden layers of `width` units with `activation` → 10 logits, zero biases.
+
+    Weights: `init(weight)`, by default Xavier for sigmoid/tanh and Kaiming for the ReLU family.
     """
+    init = init or (XAVIER if activation in ("sigmoid", "tanh") else KAIMING)
     layers, n_in = [nn.Flatten()], 784
     for _ in range(depth):
         layers += [nn.Linear(n_in, width), ACTIVATIONS[activation]()]
@@ -500,12 +525,7 @@ def make_mlp(activation, depth, width, weight_std=None):
     for layer in model:
         if isinstance(layer, nn.Linear):
             nn.init.zeros_(layer.bias)
-            if weight_std is not None:
-                nn.init.normal_(layer.weight, 0.0, weight_std)
-            elif activation in ("sigmoid", "tanh"):
-                nn.init.xavier_normal_(layer.weight)
-            else:
-                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            init(layer.weight)
     return model.to(device)
 
 
@@ -527,12 +547,12 @@ print(f"MNIST: {len(x_mnist):,} training images (a subset), {len(x_mnist_test):,
 
 # %%
 SETUPS = {"sigmoid, Xavier": ("sigmoid", None), "tanh, Xavier": ("tanh", None), "ReLU, Kaiming": ("ReLU", None),
-          "ReLU, N(0, 1)": ("ReLU", 1.0), "tanh, N(0, 0.01²)": ("tanh", 0.01)}
+          "ReLU, N(0, 1)": ("ReLU", normal_init(1.0)), "tanh, N(0, 0.01²)": ("tanh", normal_init(0.01))}
 xb, yb = x_mnist[:256].to(device), y_mnist[:256].to(device)
 grad_norms, losses = {}, {}
-for name, (activation, std) in SETUPS.items():
+for name, (activation, init) in SETUPS.items():
     _ = seed_everything(0)
-    model = make_mlp(activation, depth=15, width=128, weight_std=std)
+    model = make_mlp(activation, depth=15, width=128, init=init)
     loss = F.cross_entropy(model(xb), yb)
     loss.backward()
     grad_norms[name] = [layer.weight.grad.norm().item() for layer in model if isinstance(layer, nn.Linear)]
@@ -545,6 +565,14 @@ print(f"{'loss':>8}" + "".join(f"{losses[name]:>19.3g}" for name in SETUPS))
 print(f"{'1st/16th':>8}" + "".join(f"{grad_norms[name][0] / grad_norms[name][-1]:>19.1e}" for name in SETUPS)
       + "   <- first layer's gradient norm / last layer's")
 print(f"(1/4)^15 = {0.25 ** 15:.1e}")
+first_over_last = {name: norms[0] / norms[-1] for name, norms in grad_norms.items()}
+print(f"sigmoid: on average the gradient norm shrinks by a factor {first_over_last['sigmoid, Xavier'] ** (1 / 15):.2f} "
+      f"per layer on its way down (the bound: 1/4)")
+# What the text below says, checked on this run:
+assert 1e-11 < first_over_last["sigmoid, Xavier"] < 1e-7           # near (1/4)^15: vanishing
+assert all(0.1 < first_over_last[name] < 10 for name in ("tanh, Xavier", "ReLU, Kaiming"))  # level
+assert losses["ReLU, N(0, 1)"] > 1e6 and min(grad_norms["ReLU, N(0, 1)"]) > 1e6              # exploding
+assert abs(losses["tanh, N(0, 0.01²)"] - math.log(10)) < 0.01 and max(grad_norms["tanh, N(0, 0.01²)"]) < 1e-10
 
 fig, ax = plt.subplots(figsize=(9, 4.5))
 for name, norms in grad_norms.items():
@@ -558,23 +586,125 @@ plt.show()
 # %% [markdown]
 # Read the plot from right (output) to left (input), the direction in which the gradient travels:
 #
-# * **sigmoid**: the gradient shrinks by about $4\times$ per layer and reaches the first layer about
-#   $10^{9}$ times smaller than at the top, right at the $(1/4)^{15} \approx 10^{-9}$ we predicted from
-#   $\sigma' \le 1/4$. The first layers of this network would essentially not learn.
+# * **sigmoid**: the gradient shrinks in every layer, by close to the factor $\sigma' \le 1/4$ (the average
+#   factor is printed above), and reaches the first layer near the $(1/4)^{15} \approx 10^{-9}$ we predicted.
+#   The first layers of this network would essentially not learn.
 # * **tanh** and **ReLU** with their proper initialisation keep the gradient at the same order of magnitude in
 #   every layer: the signal neither vanishes nor explodes.
 # * A poor initialisation ruins even a good activation. With $\mathcal N(0, 1)$ weights every ReLU layer
 #   multiplies the signal's size by about $\sqrt{128/2} = 8$: the logits and the loss are astronomically large
 #   and so are the gradients (**exploding** gradients). With $\mathcal N(0, 0.01^2)$ every layer *shrinks* the
 #   signal by about $0.01\sqrt{128} \approx 0.11$, forward and backward: the output ignores the input, the loss
-#   is $\log 10 \approx 2.30$ (uniform guessing) and all gradients are around $10^{-14}$, numerically nothing.
+#   is $\log 10 \approx 2.30$ (uniform guessing) and the gradients are numerically nothing.
 #
-# ### 5.2 Counting dead ReLUs
+# ### 5.2 Where Xavier and Kaiming come from
+#
+# Why do those two initialisations keep the gradient level when $\mathcal N(0, 1)$ does not? Follow the variance
+# of the signal through one layer $z = Wa$, $a' = f(z)$ with $n_\text{in}$ inputs. Draw the weights
+# independently, with mean 0 and variance $v$, independently of the inputs. Each $z_i = \sum_j W_{ij}a_j$ is a
+# sum of $n_\text{in}$ independent zero-mean terms, so
+#
+# $$\operatorname{Var}(z_i) = n_\text{in}\, v\, \mathbb E[a_j^2] .$$
+#
+# * **tanh** is close to the identity near 0, so $\mathbb E[a^2] \approx \operatorname{Var}(z)$ of the layer
+#   below, and the variance stays the same from layer to layer when $n_\text{in}\, v = 1$.
+# * **ReLU** keeps the positive half of a symmetric $z$ and zeroes the rest, so
+#   $\mathbb E[\max(0, z)^2] = \tfrac12\operatorname{Var}(z)$, and the variance stays the same when
+#   $\tfrac12 n_\text{in}\, v = 1$, that is $v = 2/n_\text{in}$: **Kaiming (He) initialisation**.
+#
+# The backward pass is the same computation through $W^\top$: $\partial L/\partial a_j = \sum_i W_{ij}\,
+# \partial L/\partial z_i$ sums over the $n_\text{out}$ units that $a_j$ feeds, so the gradient keeps its variance
+# when $n_\text{out}\, v = 1$ (tanh), or $\tfrac12 n_\text{out}\, v = 1$ (ReLU, whose derivative is 1 on half of
+# the inputs and 0 on the other half). Both conditions cannot hold when $n_\text{in} \ne n_\text{out}$; Glorot and
+# Bengio (2010) took the compromise $v = 2/(n_\text{in} + n_\text{out})$, **Xavier (Glorot) initialisation**, and He
+# et al. (2015) kept the forward one, $v = 2/n_\text{in}$ (PyTorch's `kaiming_normal_`, `mode="fan_in"`). In a layer
+# with as many inputs as outputs both conditions are the same, and a wrong choice compounds with depth: ReLU with
+# Xavier's $v = 1/n$ halves the variance in every layer, so the standard deviation of the signal shrinks by
+# $\sqrt{1/2} \approx 0.71$ per layer, forward and backward; with $\mathcal N(0, 1)$ weights and 128 units it grows by
+# $\sqrt{128/2} = 8$, as in section 5.1.
+#
+# Measured: an MLP with 30 hidden layers of 256 units and one batch of 512 MNIST images. In every hidden layer we
+# record the standard deviation of the pre-activations $z_l$ (forward) and of the gradient $\partial L/\partial z_l$
+# (backward), for tanh with Xavier, ReLU with Kaiming, and ReLU with Xavier (the rule meant for tanh).
+
+# %%
+INIT_DEPTH, INIT_WIDTH = 30, 256
+INIT_SETUPS = {  # name -> (activation, weight initialisation, predicted factor per layer)
+    "tanh, Xavier": ("tanh", XAVIER, "at most 1"),
+    "ReLU, Kaiming": ("ReLU", KAIMING, "1"),
+    "ReLU, Xavier": ("ReLU", XAVIER, f"{math.sqrt(1 / 2):.3f}"),
+}
+
+
+def signal_statistics(activation, init, images, labels):
+    """Std of every hidden layer's pre-activations z_l and of the gradient dL/dz_l, from one batch."""
+    _ = seed_everything(0)
+    model = make_mlp(activation, depth=INIT_DEPTH, width=INIT_WIDTH, init=init)
+    pre_activations = []
+
+    def keep(layer, inputs, z):
+        z.retain_grad()  # keep dL/dz, which autograd would otherwise free
+        pre_activations.append(z)
+
+    hidden = [layer for layer in model if isinstance(layer, nn.Linear)][:-1]
+    hooks = [layer.register_forward_hook(keep) for layer in hidden]
+    F.cross_entropy(model(images), labels).backward()
+    for hook in hooks:
+        hook.remove()
+    return [z.std().item() for z in pre_activations], [z.grad.std().item() for z in pre_activations]
+
+
+def factor_per_layer(values, upwards):
+    """Geometric mean of the ratio between neighbouring hidden layers (layer 2 on; layer 1 sees raw pixels)."""
+    first, last = values[1], values[-1]
+    return (last / first if upwards else first / last) ** (1 / (len(values) - 2))
+
+
+xb, yb = x_mnist[:512].to(device), y_mnist[:512].to(device)
+statistics, factors = {}, {}
+print(f"{'':<14} {'predicted':>10} {'measured factor per layer':>34}")
+print(f"{'':<14} {'factor':>10} {'forward, std(z) upwards':>25} {'backward, std(dL/dz) downwards':>31}")
+for name, (activation, init, predicted) in INIT_SETUPS.items():
+    statistics[name] = signal_statistics(activation, init, xb, yb)
+    forward, backward = statistics[name]
+    factors[name] = factor_per_layer(forward, upwards=True), factor_per_layer(backward, upwards=False)
+    print(f"{name:<14} {predicted:>10} {factors[name][0]:>25.3f} {factors[name][1]:>31.3f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
+layers = range(1, INIT_DEPTH + 1)
+for name, (forward, backward) in statistics.items():
+    axes[0].semilogy(layers, forward, marker="o", ms=3, label=name)
+    axes[1].semilogy(layers, backward, marker="o", ms=3, label=name)
+axes[0].set(title="forward: std of the pre-activations $z_l$", xlabel="hidden layer", ylabel="standard deviation")
+axes[1].set(title=r"backward: std of $\partial L/\partial z_l$", xlabel="hidden layer")
+for ax in axes:
+    ax.grid(alpha=0.3, which="both")
+axes[1].legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# the theory, checked on this run: Kaiming keeps ReLU level, Xavier shrinks it by sqrt(1/2) per layer both ways
+assert all(0.9 < f < 1.1 for f in factors["ReLU, Kaiming"])
+assert all(abs(f - math.sqrt(1 / 2)) < 0.05 for f in factors["ReLU, Xavier"])
+assert all(0.85 < f <= 1.0 for f in factors["tanh, Xavier"])
+
+# %% [markdown]
+# The measured factors match the derivation. ReLU with Kaiming keeps the signal's size level through all 30 layers
+# in both directions; ReLU with Xavier loses a factor $\sqrt 2$ of standard deviation per layer, forward and backward,
+# as predicted, so that after 30 layers the signal at the top, and the gradient at the bottom, are orders of
+# magnitude too small. tanh with Xavier shrinks too, but slowly: tanh lies below the identity away from 0
+# ($|\tanh z| < |z|$ and $\tanh' < 1$), so every layer gives up a little in both directions. (In section 5.1 its
+# weight gradients $\partial L/\partial W_l = \partial L/\partial z_l\, a_{l-1}^\top$ still looked level: the
+# activations shrink going up while $\partial L/\partial z_l$ shrinks going down, and the product stays roughly
+# constant.) Through very deep networks even that slow drift adds up, one reason for normalisation layers
+# (Lecture 06) and residual connections (Lecture 07).
+#
+# ### 5.3 Counting dead ReLUs
 #
 # An MLP 784 → 256 → 256 → 10 with ReLU, trained for one epoch on the 10 000 MNIST training images with SGD
-# (momentum 0.9) at a normal learning rate, 0.02, and at three that are too large: 0.1, 0.2 and 0.3. A unit counts as
-# **dead** if it outputs exactly 0 for every one of 1 000 test images. To check that dead units stay dead, we
-# then train every network for one more epoch at the normal rate and count again.
+# (momentum $\rho = 0.9$) at a normal learning rate, $\eta = 0.02$, and at three that are too large: $\eta = 0.1$,
+# $0.2$ and $0.3$. A unit counts as **dead** if it outputs exactly 0 for every one of 1 000 test images. To check
+# that dead units stay dead, we then train every network for one more epoch at the normal rate and count again.
 
 # %%
 probe = x_mnist_test[:1000].to(device)
@@ -620,6 +750,14 @@ for lr, (dead_at_init, accuracy, dead, accuracy_after, dead_after) in dead_resul
     print(f"{lr:>8} {dead_at_init[0]:>7.1%}, {dead_at_init[1]:>6.1%} {accuracy:>10.1%} {dead[0]:>13.1%} "
           f"{dead[1]:>10.1%} {accuracy_after:>10.1%} {dead_after[0]:>13.1%} {dead_after[1]:>8.1%}")
 
+# What the text below says, checked on this run (layer 1; index 0 of each list):
+first_layer_dead = [dead_results[lr][2][0] for lr in dead_results]
+assert all(dead_at_init == [0.0, 0.0] for dead_at_init, *_ in dead_results.values())      # none dead at init
+assert max(dead_results[0.02][2]) < 0.01 and first_layer_dead == sorted(first_layer_dead)  # more with larger lr
+assert dead_results[0.3][2][0] > 0.8 and max(dead_results[0.3][1], dead_results[0.3][3]) < 0.2  # at chance, for good
+assert all(dead_after[0] >= dead[0] for _, _, dead, _, dead_after in dead_results.values())  # they stay dead
+assert all(dead_results[lr][3] > 0.9 for lr in (0.1, 0.2))                                # the rest still learns
+
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
 for layer, ax in enumerate(axes):
     for lr, activity in activities.items():
@@ -633,21 +771,21 @@ plt.show()
 
 # %% [markdown]
 # At initialisation no unit is dead, and at the normal learning rate none die. Each step up in the learning
-# rate kills more: a few percent of the first layer at 0.1, around half of the first layer and a quarter of
-# the second at 0.2, and at 0.3 nearly every unit, which leaves the network at chance accuracy. In the plot the
-# dead units are the flat tail at 0 on the right: units that are active on *no* test image. The last columns
-# show that the damage is permanent. After another epoch at the normal learning rate the 0.1 and 0.2 networks
-# regain accuracy with the units they have left, but as many first-layer units as before are still dead: a
-# dead unit gets exactly zero gradient. (Second-layer counts can move a little, because the layer below them
-# keeps changing.) The 0.3 network does not recover at all. Leaky ReLU and ELU cannot die like this, and a
-# sensible learning rate (Lecture 05) keeps plain ReLU healthy.
+# rate kills more (the table gives the shares), and the largest kills nearly every unit of the first layer,
+# which leaves the network at chance accuracy. In the plot the dead units are the flat tail at 0 on the right:
+# units that are active on *no* test image. The last columns show that the damage is permanent. After another
+# epoch at the normal learning rate the networks in between regain accuracy with the units they have left, but
+# at least as many first-layer units as before are still dead: a dead unit gets exactly zero gradient.
+# (Second-layer counts can move a little, because the layer below them keeps changing.) The network with almost
+# no live units does not recover at all. Leaky ReLU and ELU cannot die like this, and a sensible learning rate
+# (Lecture 05) keeps plain ReLU healthy.
 #
-# ### 5.3 The same deep MLP with five activations
+# ### 5.4 The same deep MLP with five activations
 #
 # Finally, training. An MLP with 5 hidden layers of 128 units on Fashion-MNIST (10 classes of clothing;
-# harder than digits), 10 000 training images, 5 epochs, plain SGD with momentum 0.9 and learning rate 0.02,
-# identical for every activation; each activation gets its proper initialisation. Test accuracy on all
-# 10 000 test images after every epoch.
+# harder than digits), 10 000 training images, 5 epochs, plain SGD with momentum $\rho = 0.9$ and learning rate
+# $\eta = 0.02$, identical for every activation; each activation gets its proper initialisation. Test accuracy on
+# all 10 000 test images after every epoch.
 
 # %%
 fashion_train, fashion_test = load_fashion_mnist(train=True), load_fashion_mnist(train=False)
@@ -687,16 +825,21 @@ print(f"{'activation':<11} {'train loss':>10} {'test loss':>10} {'test acc':>9} 
 for activation, history in histories.items():
     print(f"{activation:<11} {history['train_loss'][-1]:>10.3f} {history['val_loss'][-1]:>10.3f} "
           f"{history['val_acc'][-1]:>9.1%}")
+learners = [histories[a]["val_acc"][-1] for a in ACTIVATIONS if a != "sigmoid"]
+print(f"tanh, ReLU, Leaky ReLU and ELU end within {100 * (max(learners) - min(learners)):.1f} points of each other.")
+# What the text below says, checked on this run:
+assert abs(histories["sigmoid"]["train_loss"][-1] - math.log(10)) < 0.05 and histories["sigmoid"]["val_acc"][-1] < 0.2
+assert min(learners) > 0.75 and max(learners) - min(learners) < 0.05
 
 # %% [markdown]
-# The sigmoid network does not learn at all in these five epochs: its training loss stays at
-# $\log 10 \approx 2.30$ and its test accuracy at chance, 10 %. This is section 5.1 in action: with five
-# hidden layers the gradient reaching the first layer is roughly $4^5 \approx 1000$ times smaller than at the
-# top, and sigmoid's positive outputs make the updates zig-zag on top of that. tanh, ReLU, Leaky ReLU and ELU
-# all learn, and after five epochs their test accuracies lie within a point or two of each other, a
-# difference of the size that changes with the random seed. On a problem this small a reasonable activation
-# with a proper initialisation is what matters; which reasonable one matters much less. (An adaptive optimiser
-# such as Adam, Lecture 05, rescales each parameter's step and can rescue the sigmoid network; try it below.)
+# The sigmoid network does not learn at all in these five epochs: its training loss stays at $\log 10 \approx 2.30$,
+# the loss of uniform guessing, and its test accuracy at chance. This is section 5.1 in action: with five hidden
+# layers the gradient reaching the first layer is roughly $4^5 \approx 1000$ times smaller than at the top, and
+# sigmoid's positive outputs make the updates zig-zag on top of that. tanh, ReLU, Leaky ReLU and ELU all learn, and
+# after five epochs their test accuracies lie within a few points of each other (printed above), a difference of the
+# size that changes with the random seed. On a problem this small a reasonable activation with a proper
+# initialisation is what matters; which reasonable one matters much less. (An adaptive optimiser such as Adam,
+# Lecture 05, rescales each parameter's step and can rescue the sigmoid network; try it below.)
 #
 # ## 6. How to choose
 #
@@ -721,7 +864,7 @@ for activation, history in histories.items():
 #   the table in section 2 lists each one's formula, range and derivative, and autograd agrees with every
 #   analytic derivative to float64 rounding ($\sigma' = \sigma(1-\sigma)$, $\tanh' = 1-\tanh^2$, Softplus$' = \sigma$).
 # * **Sigmoid**: outputs in $(0, 1)$, a probability, but $\sigma' \le 1/4$ and flat tails: gradients **vanish**
-#   like $(1/4)^n$ through $n$ layers (measured: about $10^{-9}$ over 15 layers), and its all-positive outputs
+#   like $(1/4)^n$ through $n$ layers (measured over 15 layers in section 5.1), and its all-positive outputs
 #   make weight updates **zig-zag**. **tanh** is centred and has $\tanh'(0) = 1$ but also saturates.
 # * **ReLU** has derivative 1 for positive inputs and costs only a comparison, but units can **die**: a too
 #   large learning rate killed a large share of an MNIST network's hidden units, permanently. **Leaky ReLU,
@@ -729,8 +872,11 @@ for activation, history in histories.items():
 #   shape with $k$ times the parameters.
 # * `exp` makes an activation more expensive per element (how much depends on the hardware and the
 #   library), but a layer's matrix product usually dominates its cost.
-# * Proper initialisation (Xavier for sigmoid/tanh, Kaiming for ReLU) keeps per-layer gradient norms level with
-#   tanh and ReLU; $\mathcal N(0,1)$ weights explode, tiny weights vanish, whatever the activation.
+# * Proper initialisation keeps per-layer gradient norms level with tanh and ReLU; $\mathcal N(0,1)$ weights
+#   explode, tiny weights vanish, whatever the activation. The variance of a layer's output is
+#   $n_\text{in}\, v\, \mathbb E[a^2]$: **Xavier** ($v = 2/(n_\text{in} + n_\text{out})$) keeps it for tanh,
+#   **Kaiming** ($v = 2/n_\text{in}$) for ReLU, which zeroes half of its inputs; ReLU with Xavier loses a factor
+#   $\sqrt 2$ per layer, as measured through 30 layers.
 # * **Softmax** turns logits into class probabilities; compute it after subtracting the maximum (naive
 #   $e^{1000}$ gives `inf` and `nan`). Recurrent networks need **bounded** activations (tanh, sigmoid gates).
 # * Choosing: ReLU as the baseline, then Leaky ReLU/ELU; tanh where outputs must be bounded; sigmoid only for
@@ -739,13 +885,14 @@ for activation, history in histories.items():
 #
 # ## Try it yourself
 #
-# 1. **Rescue the sigmoid.** In section 5.3 replace `torch.optim.SGD(..., lr=0.02, momentum=0.9)` by
+# 1. **Rescue the sigmoid.** In section 5.4 replace `torch.optim.SGD(..., lr=0.02, momentum=0.9)` by
 #    `torch.optim.Adam(model.parameters(), lr=1e-3)` and rerun. Does the sigmoid network learn now? Then go back
 #    to SGD and change the depth from 5 to 2: how deep can a sigmoid MLP be before SGD stalls?
-# 2. **Revive the dead.** In section 5.2 build the network with `make_mlp("Leaky ReLU", ...)` and replace
-#    `nn.ReLU` by `nn.LeakyReLU` in `relu_activity` (it counts the inputs on which a unit is positive). At
-#    learning rates 0.2 and 0.3, are there still units that are never positive? Do they stay that way during
-#    the extra epoch, and what happens to the accuracy?
-# 3. **Find the right scale.** In section 5.1 try ReLU with $\mathcal N(0, s^2)$ weights for several $s$ between
-#    0.01 and 1. For which $s$ are the gradient norms level across the layers? Compare it with Kaiming's
-#    $\sqrt{2/n_\text{in}}$ for $n_\text{in} = 128$ (and note that the first layer has $n_\text{in} = 784$).
+# 2. **Revive the dead.** In section 5.3 build the network with `make_mlp("Leaky ReLU", ...)` and replace `nn.ReLU`
+#    by `nn.LeakyReLU` in `relu_activity` (it counts the inputs on which a unit is positive). At learning rates
+#    $\eta = 0.2$ and $\eta = 0.3$, are there still units that are never positive? Do they stay that way during the
+#    extra epoch, and what happens to the accuracy?
+# 3. **Find the right scale.** In section 5.1 try ReLU with $\mathcal N(0, s^2)$ weights (`normal_init(s)`) for
+#    several $s$ between $0.01$ and $1$. For which $s$ are the gradient norms level across the layers? Compare it
+#    with Kaiming's $\sqrt{2/n_\text{in}}$ for $n_\text{in} = 128$ (and note that the first layer has
+#    $n_\text{in} = 784$).

@@ -22,7 +22,7 @@
 # 3. Output size $\lfloor (m-n+2p)/s \rfloor + 1$: padding, stride, colour images, many filters, stacking layers,
 #    dilated convolutions.
 # 4. Pooling: max and average, size reduction.
-# 5. A LeNet-style CNN trained on the real MNIST (≥ 99 % test accuracy in seconds on a CPU), compared with
+# 5. A LeNet-style CNN trained on the real MNIST in a few CPU minutes at most, compared with
 #    a fully connected net. We look at its learned filters and activation maps, and measure how much a
 #    small shift of the digit changes its activations before and after pooling.
 # 6. AlexNet's layer sizes from the formula; what else computer vision does with CNNs.
@@ -450,17 +450,19 @@ for layer in cnn:
 conv_params = sum(q.numel() for m in cnn if isinstance(m, nn.Conv2d) for q in m.parameters())
 print(f"total {count(cnn):,} parameters, of which the two conv layers' kernels and biases: {conv_params:,}")
 print("first-layer kernels:", tuple(cnn[0].weight.shape), "— 16 kernels of 3x3, learned")
+assert conv_params < count(cnn) / 10
 
 # %% [markdown]
 # Every spatial size follows from the formula: 28 → conv(3, p=1) 28 → pool 14 → conv 14 → pool 7, so
-# the classifier receives $32\cdot 7\cdot 7 = 1568$ numbers. Note where the parameters are: the convolutions
-# hold only 4.8 k of the 106 k, the first fully connected layer most of the rest.
+# the classifier receives $32\cdot 7\cdot 7 = 1568$ numbers. Note where the parameters are (printed above): the
+# convolutions hold only a few per cent of them, the first fully connected layer most of the rest.
 #
 # ### 5.1 Training
 #
 # We train on all 60 000 training digits for 2 epochs with AdamW and a one-cycle learning-rate schedule
 # (the learning rate warms up, then anneals; stepped after every batch — Lecture 05 covers both), and
-# evaluate on the 10 000 test digits after each epoch. `fit` draws the curves as it goes.
+# evaluate on the 10 000 test digits after each epoch. `fit` draws the curves as it goes. Two epochs are enough
+# for at least 99 % test accuracy. <!-- asserted -->
 
 # %%
 EPOCHS, BATCH, MAX_LR = 2, 128, 0.01
@@ -497,14 +499,15 @@ print(f"{'model':<22} {'parameters':>10} {'test acc':>9} {'test errors':>11} {'t
 for name, model, acc, secs in [("CNN (LeNet-style)", cnn, cnn_acc, cnn_time),
                                ("MLP 784-256-128-10", mlp, mlp_acc, mlp_time)]:
     print(f"{name:<22} {count(model):>10,} {acc:>9.2%} {round((1 - acc) * len(y_test)):>11} {secs:>9.1f}s")
-assert cnn_acc > mlp_acc and count(cnn) < count(mlp)
+assert 1 - cnn_acc < (1 - mlp_acc) / 2 and count(cnn) < count(mlp) / 2  # far fewer errors, fewer parameters
 
 # %% [markdown]
-# With less than half the parameters, the CNN makes far fewer mistakes. On a CPU it costs more time per
-# epoch (each 3×3 kernel is applied at every one of 784 positions; on a GPU the difference mostly
-# disappears). Training the MLP longer does not close the gap: well-tuned MLPs typically stop around
-# 98.5 % on MNIST, while small CNNs pass 99.5 %. Locality and weight sharing are the right assumptions for
-# images, and they are built into the layer instead of being learned from examples.
+# With less than half the parameters, the CNN makes less than half the mistakes. On a CPU it costs more time
+# per epoch (each 3×3 kernel is applied at every one of 784 positions; on a GPU the difference mostly
+# disappears). Training the MLP longer does not close the gap: on LeCun's MNIST benchmark page, MLPs
+# without data augmentation stop around 98.5 % and small CNNs pass 99 %. <!-- quoted -->
+# Locality and weight sharing are the right assumptions for images, and they are built into the layer instead
+# of being learned from examples.
 #
 # ### 5.3 What did it learn?
 #
@@ -609,17 +612,19 @@ plt.show()
 
 # %% [markdown]
 # Read the table from left to right. Compared position by position, a 1-pixel shift already changes the input
-# and the first convolution's maps by 65–75 %: the maps only *moved*, but a moved map is a different array.
-# Every max-pool lowers the change (conv1 → pool1 and conv2 → pool2), a convolution alone does not, and the
-# logits change least. So for 1–2 pixel shifts only a few percent of the predictions change. The invariance
-# is only *partial*: a 2×2 pool absorbs movements inside its cell, so it grows with the number of pooling
-# stages, and by 3 pixels about one prediction in eight changes. Larger shifts, rotations or scalings must be
-# learned from data, e.g. with data augmentation (Lecture 06).
+# and the first convolution's maps by more than 50 %: <!-- asserted -->
+# the maps only *moved*, but a moved map is a different array. Every max-pool lowers the change (conv1 → pool1
+# and conv2 → pool2), a convolution alone does not, and the logits change least. So for 1–2 pixel shifts only a
+# few predictions change, under 6 %. <!-- asserted -->
+# The invariance is only *partial*: a 2×2 pool absorbs movements inside its cell, so it grows with the number of
+# pooling stages, and by 3 pixels clearly more predictions change, between 3 % and 30 %. <!-- asserted -->
+# Larger shifts, rotations or scalings must be learned from data, e.g. with data augmentation (Lecture 06).
 
 # %%
 for shift, c in changes.items():  # the claims above, checked on the numbers
     assert c[2] < c[1] and c[4] < c[3] and c[5] < c[4], "pooling should reduce the change"
-assert flips[1] < 0.05 and flips[2] < 0.06
+assert min(changes[1][:2]) > 0.5
+assert flips[1] < 0.05 and flips[2] < 0.06 and max(flips[1], flips[2]) < flips[3] and 0.03 < flips[3] < 0.3
 
 # %% [markdown]
 # ## 6. AlexNet's layer sizes, from the formula
@@ -663,11 +668,14 @@ for name, layer, n, s, p in alexnet:
     total += params
     print(f"{name:<20} {formula:>15} {shape:>15} {params:>12,}")
 print(f"{'total':<20} {'':>15} {'':>15} {total:>12,}")
+by_name = {name: sum(q.numel() for q in layer.parameters()) for name, layer, *_ in alexnet}
+conv_total = sum(params for name, params in by_name.items() if name.startswith("conv"))
+print(f"fc6 alone: {by_name['fc6'] / 1e6:.1f} M parameters; the five convolutions together: {conv_total / 1e6:.1f} M")
 
 # %% [markdown]
 # About 62 M parameters (the original split conv2, conv4 and conv5 across two GPUs, which halves those layers
 # and gives the quoted "~60 M"), and again almost all of them sit in the fully connected layers: fc6 alone
-# has 37.7 M, the five convolutions together 3.7 M.
+# has about ten times as many as the five convolutions together.
 #
 # **What CNNs are used for.** The same building blocks, with different heads and losses, solve most of
 # computer vision: **classification** (one label per image, as here and in ImageNet), **detection** (a box
@@ -755,8 +763,8 @@ explore(draw_kernel_demo,
 #   less under small shifts; on our trained net the relative change fell at every pooling stage, and few
 #   predictions changed for 1–2 pixel shifts.
 # - ReLU after each convolution, softmax + cross-entropy at the end; the **kernels are learned**. A LeNet-style
-#   CNN reached ≥ 99 % MNIST test accuracy in 2 epochs, with fewer than half the parameters and far fewer
-#   errors than an MLP trained the same way.
+#   CNN beat an MLP trained the same way on MNIST in 2 epochs, with fewer than half the parameters and fewer
+#   than half the errors.
 #
 # ## Try it yourself
 #

@@ -50,6 +50,42 @@ def test_headless_explore_draws_once_with_the_defaults(no_course_env):
     assert calls == [(0.25, 0.0, "AND")]
 
 
+def explore_calls(live: bool, no_course_env, monkeypatch, **controls) -> list:
+    """The calls `explore` makes of a drawing function, live (its first drawing) or headless."""
+    calls = []
+
+    def draw(n, x, kind, fixed_one, from_signature=7):
+        calls.append((n, x, kind, fixed_one, from_signature))
+
+    no_course_env.setenv("COURSE_WIDGETS", "live" if live else "static")
+    monkeypatch.setattr(widgets_module, "display", lambda widget: None)
+    explore(draw, **controls)
+    return calls
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_explore_starts_where_ipywidgets_starts_live_and_headless(no_course_env, monkeypatch, live):
+    calls = explore_calls(live, no_course_env, monkeypatch, n=(0, 9), x=(0.0, 1.0, 0.25), kind=["a", "b"],
+                          fixed_one=ipywidgets.fixed(3), from_signature=(0, 10))
+    assert calls == [(4, 0.5, "a", 3, 7)]
+    n, x, *_ = calls[0]
+    assert type(n) is int and type(x) is float  # an integer range gives an IntSlider, as in ipywidgets
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_explore_rejects_what_ipywidgets_rejects_live_and_headless(no_course_env, monkeypatch, live):
+    with pytest.raises(ValueError, match="cannot be transformed to a widget"):
+        explore_calls(live, no_course_env, monkeypatch, n=(0, 10, 1, 5), x=0.5, kind="a", fixed_one=1)
+
+
+def test_headless_explore_leaves_no_widgets_open(no_course_env):
+    from ipywidgets.widgets.widget import _instances as open_widgets
+    slider = ipywidgets.IntSlider(value=2)
+    before = set(open_widgets)
+    explore(lambda n, m: None, n=slider, m=(0, 4))
+    assert set(open_widgets) == before and slider.model_id in open_widgets
+
+
 def test_live_explore_shows_an_interactive_widget(no_course_env, monkeypatch):
     no_course_env.setenv("COURSE_WIDGETS", "live")
     shown = []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import socket
 import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -95,7 +95,7 @@ def test_has_limits_and_caps_output(sandbox_outputs):
     probe = sandbox.MemoryGroup.create(2**30)  # where this machine lets us make a memory cgroup, the kernel joins one
     probe.remove()                             # and needs no address-space limit; elsewhere RLIMIT_AS stands in
     address_space = int(outputs[6].split(")")[-1])
-    expected = sandbox.resource.RLIM_INFINITY if probe.path else sandbox.memory_limit() + 2 * 2**30
+    expected = resource.RLIM_INFINITY if probe.path else sandbox.memory_limit() + 2 * 2**30
     assert address_space == expected, outputs[6]
     assert len(outputs[7]) < 200_000 + 200 and "output truncated" in outputs[7]
 
