@@ -236,7 +236,8 @@ def write_reports(folder: Path, results: list[StudentResult], max_score: float, 
     rows = [{"student": r.student, "status": r.status, "score": r.score, "max_score": max_score,
              "notes": "; ".join(r.notes)} for r in results]
     flags = [{"student": r.student, "notebook": nb, "cell": f.cell, "line": f.line,
-              "severity": "hold" if f.hold else "advisory", "reason": f.reason} for r in results for nb, f in r.findings]
+              "severity": "hold" if f.hold else "advisory", "reason": f.reason}
+             for r in results for nb, f in r.findings]
     for name, fields, new in (("grades.csv", FIELDS, rows), ("flags.csv", FLAG_FIELDS, flags)):
         path = folder / name
         merged = _merged(path, fields, new, graded) if partial else new

@@ -5,8 +5,9 @@
 Instructors keep this repository (solutions, judges, wrong answers, grading internals) private and
 publish DIR instead. The export holds the lecture notebooks, the released assignments, `course_utils`
 (with the visible-test helpers the assignments import), `binder/`, the JupyterLab layouts, the environment
-files, the `course` script, the landing page and a README for students. It never holds `solutions/`, judges, `tests/`, `course_grading/`,
-`scripts/` or Jupytext sources; `check_export` proves that no solution or judge text reached it.
+files, the `course` script, the landing page and a README for students. It never holds `solutions/`, judges,
+`tests/`, `course_grading/`, `scripts/` or Jupytext sources; `check_export` proves that no solution or judge text
+reached it.
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ FORBIDDEN_MODULES = {
     "IPython": "uses IPython's machinery", "ipykernel": "uses the kernel's machinery",
     "subprocess": "runs other programs", "socket": "opens network connections", "urllib": "uses the network",
     "requests": "uses the network", "http": "uses the network", "shutil": "moves or deletes files",
-    "unittest": "uses mocking/patching", "nbgrader": "touches nbgrader", "torch.overrides": "intercepts torch functions", "torch._C": "uses torch internals",
+    "unittest": "uses mocking/patching", "nbgrader": "touches nbgrader",
+    "torch.overrides": "intercepts torch functions", "torch._C": "uses torch internals",
     "sys": None, "os": None,  # allowed, but see the attributes below
 }
 FORBIDDEN_ATTRIBUTES = {
@@ -245,7 +246,8 @@ def scan_source(source: str) -> list[tuple[int, str]]:
     except SyntaxError:
         return findings  # it will fail to run, which costs the student the points anyway
     except (RecursionError, MemoryError, ValueError) as error:
-        return [*findings, (1, f"the cell could not be checked ({type(error).__name__}: nested too deeply or too large)")]
+        return [*findings, (1, f"the cell could not be checked ({type(error).__name__}: "
+                               "nested too deeply or too large)")]
     scanner = _Scanner()
     try:
         scanner.visit(tree)

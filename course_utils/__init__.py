@@ -7,10 +7,16 @@ Names are imported from their modules on first use, so `import course_utils` its
 import importlib
 
 _EXPORTS = {
-    "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist"],
+    "architectures": ["small_resnet"],
+    "data": ["AugmentedLoader", "DatasetUnavailable", "TensorLoader", "image_tensors", "load_fashion_mnist",
+             "load_mnist", "select_classes"],
     "device": ["DeviceChoice", "choose_device", "get_device"],
-    "paths": ["data_root", "mirror_dir"],
-    "plot": ["LivePlot", "plot_decision_boundary", "show_images"],
+    "draw": ["class_colors", "draw_scene", "show_scenes"],
+    "paths": ["data_root", "mirror_dir", "weights_mirror_dir"],
+    "pretrained": ["CheckpointUnavailable", "WeightsUnavailable", "build_model", "checkpoint_info", "checkpoints",
+                   "feature_extractor", "load_checkpoint", "stage_torchvision_weights", "torchvision_model"],
+    "plot": ["LivePlot", "plot_decision_boundary", "show_images", "show_matrices"],
+    "scenes": ["Scenes", "make_scenes"],
     "seed": ["seed_everything"],
     "synthetic": ["make_blobs", "make_moons", "make_spirals", "make_xor", "xor_truth_table"],
     "train": ["accuracy", "evaluate", "fit", "train_epoch"],

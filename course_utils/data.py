@@ -46,7 +46,8 @@ def staging_lock(folder: Path) -> Iterator[None]:
             yield
     except Timeout:
         raise DatasetUnavailable(f"Waited {LOCK_TIMEOUT_S} s for another process to finish writing {folder} "
-                                 f"(lock file {lock.lock_file}). Stop the process that holds it and run again.") from None
+                                 f"(lock file {lock.lock_file}). Stop the process that holds it and run again."
+                                 ) from None
 
 
 @contextmanager
@@ -167,7 +168,8 @@ def _remove_broken_files_if_possible(cls: type[datasets.MNIST], root: Path) -> l
 
 def _unavailable_message(cls: type[datasets.MNIST], root: Path, mirror: Path | None, error: Exception,
                          removed: list[str]) -> str:
-    looked = f"the mirror {_raw_folder(cls, mirror)} (${MIRROR_ENV})" if mirror else f"no mirror (${MIRROR_ENV} is not set)"
+    looked = (f"the mirror {_raw_folder(cls, mirror)} (${MIRROR_ENV})" if mirror
+              else f"no mirror (${MIRROR_ENV} is not set)")
     cleaned = f"Removed these broken files from the cache: {', '.join(removed)}. " if removed else ""
     return (f"{cls.__name__} is not available. It is not complete in the data cache {_raw_folder(cls, root)} "
             f"(${DATA_DIR_ENV}), there was {looked}, and downloading or reading it failed "
@@ -224,6 +226,19 @@ def image_tensors(dataset: datasets.MNIST, limit: int | None = None,
         mean, std = NORMALIZATION.get(type(dataset).__name__, (images.mean().item(), images.std().item()))
         images.sub_(mean).div_(std)
     return images, dataset.targets[:limit].clone()
+
+
+def select_classes(images: torch.Tensor, labels: torch.Tensor,
+                   classes: Iterable[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples whose label is in `classes`, relabelled 0, 1, … in the order of `classes`.
+
+    `select_classes(x, y, [5, 6, 7, 8, 9])` keeps the digits 5–9 and labels them 0–4.
+    """
+    classes = torch.as_tensor(list(classes), dtype=labels.dtype)
+    keep = torch.isin(labels, classes)
+    relabel = torch.full((int(max(labels.max(), classes.max())) + 1,), -1, dtype=labels.dtype)
+    relabel[classes] = torch.arange(len(classes), dtype=labels.dtype)
+    return images[keep], relabel[labels[keep]]
 
 
 class TensorLoader:

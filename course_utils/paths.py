@@ -1,4 +1,4 @@
-"""Where data lives: one writable cache and an optional read-only mirror (no heavy imports here)."""
+"""Where data lives: one writable cache and optional read-only mirrors of data and weights (no heavy imports here)."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ from pathlib import Path
 
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 MIRROR_ENV = "COURSE_DATA_MIRROR"
+WEIGHTS_MIRROR_ENV = "COURSE_WEIGHTS_MIRROR"
 
 
 def default_data_dir() -> Path:
@@ -23,4 +24,10 @@ def data_root() -> Path:
 def mirror_dir() -> Path | None:
     """The read-only offline mirror named by $COURSE_DATA_MIRROR, if any."""
     value = os.environ.get(MIRROR_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def weights_mirror_dir() -> Path | None:
+    """The read-only folder of torch hub weight files named by $COURSE_WEIGHTS_MIRROR, if any."""
+    value = os.environ.get(WEIGHTS_MIRROR_ENV)
     return Path(value).expanduser() if value else None

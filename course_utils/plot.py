@@ -1,4 +1,4 @@
-"""Figures the lectures share: live training curves, decision boundaries, image grids."""
+"""Figures the lectures share: live training curves, decision boundaries, image grids, small matrices."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -88,5 +88,25 @@ def show_images(images: torch.Tensor, labels: Sequence | None = None, ncols: int
             ax.imshow(images[i].numpy(), cmap=cmap)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def show_matrices(matrices: Sequence, titles: Sequence[str] | None = None, cell: float = 0.42,
+                  cmap: str = "Blues") -> plt.Figure:
+    """Small 2-D matrices side by side with every entry written in its cell (hand-checkable examples)."""
+    tensors = [torch.as_tensor(m).detach().cpu() for m in matrices]
+    arrays = [t.reshape(t.shape[-2:]).numpy() for t in tensors]  # (1, 1, H, W) batches are shown as (H, W)
+    widths = [a.shape[1] for a in arrays]
+    height = max(a.shape[0] for a in arrays)
+    fig, axes = plt.subplots(1, len(arrays), figsize=(cell * (sum(widths) + 1.2 * len(arrays)), cell * height + 0.6),
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    for k, (ax, a) in enumerate(zip(axes[0], arrays)):
+        ax.imshow(a.astype(float), cmap=cmap, alpha=0.4)
+        for (i, j), v in np.ndenumerate(a):
+            ax.text(j, i, f"{v:.4g}", ha="center", va="center", fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=9)
     fig.tight_layout()
     return fig

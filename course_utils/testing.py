@@ -50,8 +50,10 @@ _ATEN = {
 }
 _PYTHON = {
     "dropout": "torch.nn.functional.dropout torch.nn.functional.dropout1d torch.nn.functional.dropout2d "
-               "torch.nn.functional.dropout3d torch.nn.functional.alpha_dropout torch.nn.functional.feature_alpha_dropout "
-               "torch.dropout torch.alpha_dropout torch.feature_dropout torch.feature_alpha_dropout torch.Tensor.dropout",
+               "torch.nn.functional.dropout3d torch.nn.functional.alpha_dropout "
+               "torch.nn.functional.feature_alpha_dropout "
+               "torch.dropout torch.alpha_dropout torch.feature_dropout torch.feature_alpha_dropout "
+               "torch.Tensor.dropout",
     "upsampling": "torch.nn.functional.interpolate torch.nn.functional.upsample torch.nn.functional.upsample_nearest "
                   "torch.nn.functional.upsample_bilinear torch.nn.functional.pixel_shuffle",
     "unpooling": "torch.nn.functional.max_unpool1d torch.nn.functional.max_unpool2d torch.nn.functional.max_unpool3d",

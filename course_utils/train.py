@@ -21,7 +21,7 @@ Precision = str | torch.dtype | None
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max matches the target class."""
+    """Fraction of targets whose class is the arg-max over dim 1 (rows; or pixels, for (N, C, H, W) logits)."""
     return (logits.argmax(dim=1) == targets).float().mean().item()
 
 
@@ -59,11 +59,11 @@ def _check_not_empty(count: int, what: str) -> None:
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn = F.cross_entropy,
              device: torch.device | str | None = None, precision: Precision = "auto") -> dict[str, float]:
-    """Mean loss and accuracy of `model` over `loader`, in eval mode."""
+    """Mean loss and accuracy of `model` over `loader`, in eval mode (per pixel for segmentation targets)."""
     device = _device(model, device)
     dtype = _dtype(device, precision)
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
+    total_loss, correct, count, targets = 0.0, 0, 0, 0
     for x, y in loader:
         x, y = _to((x, y), device)
         with _autocast(device, dtype):
@@ -71,8 +71,9 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn = F.cros
         total_loss += loss_fn(logits.float(), y).item() * len(y)
         correct += (logits.argmax(dim=1) == y).sum().item()
         count += len(y)
+        targets += y.numel()
     _check_not_empty(count, "evaluation")
-    return {"loss": total_loss / count, "acc": correct / count}
+    return {"loss": total_loss / count, "acc": correct / targets}
 
 
 def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.optim.Optimizer,
@@ -88,7 +89,7 @@ def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.opti
     dtype = _dtype(device, precision)
     scaler = scaler if scaler is not None else gradient_scaler(device, precision)
     model.train()
-    total_loss, correct, count = 0.0, 0, 0
+    total_loss, correct, count, targets = 0.0, 0, 0, 0
     bar = tqdm(loader, desc=description, leave=False, disable=not progress)
     for x, y in bar:
         x, y = _to((x, y), device)
@@ -106,9 +107,10 @@ def train_epoch(model: nn.Module, loader: Iterable[Batch], optimizer: torch.opti
         total_loss += loss.item() * len(y)
         correct += (logits.argmax(dim=1) == y).sum().item()
         count += len(y)
-        bar.set_postfix(loss=f"{total_loss / count:.4f}", acc=f"{correct / count:.3f}", refresh=False)
+        targets += y.numel()
+        bar.set_postfix(loss=f"{total_loss / count:.4f}", acc=f"{correct / targets:.3f}", refresh=False)
     _check_not_empty(count, "training")
-    return {"loss": total_loss / count, "acc": correct / count}
+    return {"loss": total_loss / count, "acc": correct / targets}
 
 
 def fit(model: nn.Module, train_loader: Iterable[Batch], optimizer: torch.optim.Optimizer, epochs: int,

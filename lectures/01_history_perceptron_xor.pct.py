@@ -384,7 +384,7 @@ def train_perceptron(x, y, epochs=20, lr=1.0, seed=0):
     g = torch.Generator().manual_seed(seed)
     w, b = torch.zeros(x.shape[1]), 0.0
     mistakes = []
-    for epoch in range(epochs):
+    for _ in range(epochs):
         errors = 0
         for i in torch.randperm(len(x), generator=g).tolist():
             y_hat = step(x[i] @ w + b).item()
@@ -789,7 +789,7 @@ def minibatch_gd(batch_size, epochs=10, lr=0.005, seed=0):
     g = torch.Generator().manual_seed(seed)
     w, b = torch.zeros(D, 1), torch.zeros(1)
     curve, seconds = [((X_reg @ w + b - y_reg) ** 2).mean().item()], [0.0]
-    for epoch in range(epochs):
+    for _ in range(epochs):
         start = time.perf_counter()
         order = torch.randperm(N, generator=g)
         for i in range(0, N, batch_size):

@@ -158,7 +158,7 @@ print(f"{'activation':<11} {'range':>22} {'f on [-5, 5]':>17} {'f′ on [-5, 5]'
       f"{'max |autograd − formula|':>25}")
 for ax, (name, (f, df, value_range, alpha)) in zip(axes.flat, CATALOGUE.items()):
     fx = f(xs, alpha)
-    by_autograd, by_formula = autograd_derivative(lambda t: f(t, alpha), xs), df(xs, alpha)
+    by_autograd, by_formula = autograd_derivative(lambda t: f(t, alpha), xs), df(xs, alpha)  # noqa: B023 (called at once)
     gap = (by_autograd - by_formula).abs().max().item()
     print(f"{name:<11} {value_range:>22} [{fx.min():6.2f}, {fx.max():5.2f}] [{by_formula.min():5.2f}, "
           f"{by_formula.max():5.2f}] {gap:>25.1e}")
@@ -190,7 +190,7 @@ plt.show()
 zero = torch.zeros(1, dtype=torch.float64)
 for name in ["ReLU", "Leaky ReLU", "PReLU", "ELU"]:
     f, _, _, alpha = CATALOGUE[name]
-    print(f"{name:<10} f'(0) by autograd = {autograd_derivative(lambda t: f(t, alpha), zero).item():g}")
+    print(f"{name:<10} f'(0) by autograd = {autograd_derivative(lambda t: f(t, alpha), zero).item():g}")  # noqa: B023 (called at once)
 
 # %% [markdown]
 # A single point never matters in practice: a float input is almost never exactly 0.
@@ -382,11 +382,11 @@ torch.set_num_threads(1)
 big = torch.randn(2 ** 22, device=device)
 timed = {"ReLU": F.relu, "Leaky ReLU": lambda t: F.leaky_relu(t, 0.1), "sigmoid": torch.sigmoid,
          "tanh": torch.tanh, "ELU": F.elu, "Softplus": F.softplus, "exp alone": torch.exp}
-seconds = {name: best_time(lambda: fn(big)) for name, fn in timed.items()}
+seconds = {name: best_time(lambda: fn(big)) for name, fn in timed.items()}  # noqa: B023, F821 (called at once, before the del below)
 batch, weight = torch.randn(512, 1024, device=device), torch.randn(1024, 1024, device=device)
 hidden = batch @ weight
-matmul_s, relu_small_s = best_time(lambda: batch @ weight, repeat=5), best_time(lambda: F.relu(hidden))
-sigmoid_small_s = best_time(lambda: torch.sigmoid(hidden))
+matmul_s, relu_small_s = best_time(lambda: batch @ weight, repeat=5), best_time(lambda: F.relu(hidden))  # noqa: F821 (called before the del below)
+sigmoid_small_s = best_time(lambda: torch.sigmoid(hidden))  # noqa: F821 (called before the del below)
 torch.set_num_threads(threads)
 
 print(f"{'forward on 4,194,304 numbers':<30} {'time':>9} {'ns/number':>10} {'vs ReLU':>8}")

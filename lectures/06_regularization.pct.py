@@ -974,7 +974,7 @@ augment = v2.Compose([
 ])
 torch.manual_seed(0)
 batch = x_small[:16]
-for trial in range(4):
+for _ in range(4):
     flipped = (v2.RandomHorizontalFlip(p=0.5)(batch) == batch.flip(-1)).flatten(1).all(1)
     print(f"one call on a batch of 16: {flipped.sum().item():>2} of 16 images flipped")
 

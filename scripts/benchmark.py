@@ -87,6 +87,9 @@ def run_all(only: str | None) -> dict:
         row = in_fresh_process([sys.executable, str(ROOT / "scripts" / "bench_mnist.py")])
         results["mnist_cnn"] = {**json.loads(row["stdout"].strip().splitlines()[-1]), "peak_gib": row["peak_gib"]}
         print("MNIST CNN:", results["mnist_cnn"], flush=True)
+        row = in_fresh_process([sys.executable, str(ROOT / "scripts" / "bench_scenes.py")])
+        results["scenes"] = json.loads(row["stdout"].strip().splitlines()[-1])
+        print("Scenes:", results["scenes"], flush=True)
         grading = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_grading.py")], capture_output=True,
                                  text=True, check=True)
         results["grading"] = [json.loads(line) for line in grading.stdout.splitlines() if line.startswith("{")]
@@ -98,8 +101,8 @@ def run_all(only: str | None) -> dict:
 
 
 def readme_table(results: dict) -> str:
-    rows = ["| # | Lecture | Lecture notebook | Assignment | Lecture run time / peak RSS | Solution run time / peak RSS |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| # | Lecture | Lecture notebook | Assignment | Lecture run time / peak RSS "
+            "| Solution run time / peak RSS |", "|---|---|---|---|---|---|"]
     by_path = results["notebooks"]
     for lecture in sorted(p for p in by_path if p.startswith("lectures/")):
         number = Path(lecture).name.split("_")[0]
@@ -113,7 +116,15 @@ def readme_table(results: dict) -> str:
     if mnist:
         lines.append(f"MNIST benchmark (`scripts/bench_mnist.py`): a {mnist['parameters']:,}-parameter CNN reaches "
                      f"**{100 * mnist['test_acc']:.2f}%** test accuracy in **{mnist['wall_s']:.0f} s** wall "
-                     f"({mnist['epochs']} epochs, imports and data loading included, peak {mnist['peak_gib']:.2f} GiB).")
+                     f"({mnist['epochs']} epochs, imports and data loading included, "
+                     f"peak {mnist['peak_gib']:.2f} GiB).")
+    scenes = results.get("scenes")
+    if scenes:
+        small, large = scenes["64"], scenes["128"]
+        lines.append(f"Scene generator (`scripts/bench_scenes.py`, `course_utils.make_scenes`): {small['n']:,} "
+                     f"scenes of 64×64 with {small['objects']:,} objects in **{small['wall_s']:.1f} s**, "
+                     f"{large['n']:,} of 128×128 with {large['objects']:,} objects in **{large['wall_s']:.1f} s** "
+                     f"(plus {scenes['first_call_s']:.1f} s to load MNIST once).")
     return "\n".join(lines)
 
 

@@ -1,11 +1,13 @@
 """Rebuild every notebook from its Jupytext source and regenerate the student release.
 
-    python scripts/build.py          # write lectures/*.ipynb, solutions/*/*.ipynb, assignments/, START_HERE.ipynb
+    python scripts/build.py          # write lectures/*.ipynb, solutions/*/*.ipynb, assignments/, START_HERE.ipynb,
+                                     # environment.yml and binder/environment.yml
     python scripts/build.py --check  # change nothing; fail if anything committed is out of date
 
 The `.pct.py` files are the reviewable sources. Each `.ipynb` is generated from one with stable
 cell ids and no outputs; `assignments/` is what `nbgrader generate_assignment` makes of `solutions/`;
-START_HERE.ipynb, the students' landing page, lists every lecture and assignment (scripts/landing_page.py).
+START_HERE.ipynb, the students' landing page, lists every lecture and assignment (scripts/landing_page.py);
+the conda and Binder environments are written from pyproject.toml (scripts/environments.py).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+import environments
 from course_grading.course import run_nbgrader, scratch_course
 from landing_page import NOTEBOOK as LANDING_PAGE
 from landing_page import write_landing_page
@@ -73,12 +76,14 @@ def build(out_root: Path) -> None:
     shutil.copytree(release, out_root / "assignments")
     shutil.rmtree(release.parent)
     write_landing_page(ROOT, out_root)
+    environments.write(out_root)
 
 
 def generated_files(root: Path) -> set[Path]:
     notebooks = {p.relative_to(root) for p in root.glob("lectures/*.ipynb")}
     notebooks |= {p.relative_to(root) for p in root.glob("solutions/*/*.ipynb")}
     notebooks |= {p.relative_to(root) for p in root.glob(LANDING_PAGE)}
+    notebooks |= {environments.CONDA, environments.BINDER}
     return notebooks | {p.relative_to(root) for p in root.glob("assignments/**/*") if p.is_file()}
 
 

@@ -92,7 +92,8 @@ def grade(course: Path, assignment: str, *args: str, env: dict[str, str] | None 
 def secret_lines(assignment: str, answers: bool = True, judge: bool = True) -> set[str]:
     """Distinctive lines of this assignment's reference answers and/or judge that students never see."""
     text = (ROOT / "solutions" / assignment / f"{assignment}.pct.py").read_text()
-    secret = {line.strip() for region in SOLUTION_REGION.findall(text) for line in region.splitlines()} if answers else set()
+    secret = ({line.strip() for region in SOLUTION_REGION.findall(text) for line in region.splitlines()}
+              if answers else set())
     if judge:
         secret |= {line.strip() for line in (ROOT / "solutions" / assignment / "judge.py").read_text().splitlines()}
     shown = SOLUTION_REGION.sub("", text)

@@ -15,7 +15,7 @@ from torchvision.datasets.utils import check_integrity
 
 from course_utils import data as data_module
 from course_utils.data import (AugmentedLoader, DatasetUnavailable, TensorLoader, data_root, gunzip_size, image_tensors,
-                               load_fashion_mnist, load_mnist, stage_from_mirror)
+                               load_fashion_mnist, load_mnist, select_classes, stage_from_mirror)
 
 
 @pytest.fixture
@@ -128,7 +128,8 @@ def test_broken_archives_and_extracted_files_are_removed_and_the_error_says_why(
     extracted.write_bytes(extracted.read_bytes()[:1000])
     with pytest.raises(DatasetUnavailable, match="reading it failed") as error:
         load_mnist(train=False)
-    assert "Removed these broken files from the cache: t10k-images-idx3-ubyte, t10k-images-idx3-ubyte.gz" in str(error.value)
+    assert ("Removed these broken files from the cache: t10k-images-idx3-ubyte, t10k-images-idx3-ubyte.gz"
+            in str(error.value))
     assert not archive.exists() and not extracted.exists()
     assert (raw / "t10k-labels-idx1-ubyte.gz").exists()  # intact files stay
 
@@ -216,3 +217,12 @@ def test_augmented_loader_transforms_images_per_group_and_keeps_labels():
 def test_tensor_loader_rejects_tensors_of_different_lengths():
     with pytest.raises(ValueError):
         TensorLoader(torch.zeros(3), torch.zeros(4))
+
+
+def test_select_classes_keeps_the_chosen_labels_and_renumbers_them_in_the_given_order():
+    images = torch.arange(8.0).reshape(8, 1, 1, 1)
+    labels = torch.tensor([5, 0, 9, 5, 7, 1, 9, 3])
+    x, y = select_classes(images, labels, [9, 5])
+    assert x.flatten().tolist() == [0.0, 2.0, 3.0, 6.0] and y.tolist() == [1, 0, 1, 0]
+    x, y = select_classes(images, labels, [11])  # a class that does not occur
+    assert len(x) == len(y) == 0

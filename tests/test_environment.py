@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -16,26 +15,49 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTORCH_CPU_INDEX = "--extra-index-url=https://download.pytorch.org/whl/cpu"
 
 
-def pyproject_requirements() -> set[str]:
-    return set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+sys.path.insert(0, str(ROOT / "scripts"))
+import environments  # noqa: E402  (scripts/ is not a package)
 
 
-def conda_pip_requirements(path: Path) -> set[str]:
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def conda_pip_requirements(path: Path) -> list[str]:
     spec = yaml.safe_load(path.read_text())
     pip_sections = [d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d]
     assert len(pip_sections) == 1, f"{path} has one pip section"
-    return set(pip_sections[0])
+    return pip_sections[0]
 
 
-def test_conda_environment_matches_pyproject():
-    assert conda_pip_requirements(ROOT / "environment.yml") == pyproject_requirements()
+def test_generated_environment_files_are_up_to_date():
+    assert environments.stale() == [], "run `./course build` (or python scripts/environments.py) and commit"
+
+
+def test_package_imports_need_no_jupyter_or_grading_tools():
+    """course_utils' own dependencies leave JupyterLab, nbgrader and Jupytext to the extras."""
+    names = {Requirement(r).name for r in pyproject()["project"]["dependencies"]}
+    assert names.isdisjoint({"jupyterlab", "notebook", "nbgrader", "jupytext", "pytest"}), names
+    extras = pyproject()["project"]["optional-dependencies"]
+    assert {"jupyterlab", "nbgrader"} <= {Requirement(r).name for r in extras["lab"]}
+    assert {"nbgrader", "jupytext"} <= {Requirement(r).name for r in extras["grading"]}
+    assert "course-utils[lab,grading]" in extras["test"]
+
+
+def test_conda_environment_has_the_course_with_its_lab_and_grading_extras():
+    expected = {Requirement(r).name for r in pyproject()["project"]["dependencies"]}
+    for extra in ("lab", "grading"):
+        expected |= {Requirement(r).name for r in pyproject()["project"]["optional-dependencies"][extra]}
+    expected.discard("course-utils")
+    assert {Requirement(r).name for r in conda_pip_requirements(ROOT / "environment.yml")} == expected
 
 
 def binder_pins() -> dict[str, str]:
     """name -> pinned version of every package in binder/environment.yml (option lines left out)."""
-    lines = conda_pip_requirements(ROOT / "binder" / "environment.yml")
     pins = {}
-    for line in lines - {PYTORCH_CPU_INDEX}:
+    for line in conda_pip_requirements(ROOT / "binder" / "environment.yml"):
+        if line.startswith("--"):
+            continue
         requirement = Requirement(line)
         (specifier,) = requirement.specifier
         assert specifier.operator == "==", f"binder pins exact versions: {line}"
@@ -43,8 +65,9 @@ def binder_pins() -> dict[str, str]:
     return pins
 
 
-def test_binder_pins_every_package_of_pyproject_at_a_version_it_allows():
-    required = {Requirement(r).name: Requirement(r).specifier for r in pyproject_requirements()}
+def test_binder_pins_what_students_need_at_versions_pyproject_allows():
+    student = environments.requirements("lab")
+    required = {Requirement(r).name: Requirement(r).specifier for r in student}
     pins = binder_pins()
     assert set(pins) == set(required)
     for name, pin in pins.items():
@@ -57,12 +80,16 @@ def test_binder_installs_cpu_only_pytorch_from_its_wheel_index():
     assert Version(pins["torch"]).local == "cpu" and Version(pins["torchvision"]).local == "cpu"
 
 
-def test_pin_script_reads_the_pins_it_writes():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "pin_binder.py"), "--check"],
-                            capture_output=True, text=True)
-    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
-    named = {line.split(":")[0] for line in result.stdout.splitlines()}
-    assert named <= set(binder_pins()), named
+def test_pinning_rewrites_only_the_pins_table(tmp_path, monkeypatch):
+    """`--pin` takes this environment's versions into pyproject.toml's pins table and keeps the rest."""
+    copy = tmp_path / "pyproject.toml"
+    original = (ROOT / "pyproject.toml").read_text()
+    copy.write_text(original.replace('numpy = "', 'numpy = "0.0.1-'))
+    monkeypatch.setattr(environments, "PYPROJECT", copy)
+    environments.repin()
+    pinned = tomllib.loads(copy.read_text())
+    assert pinned["tool"]["course"]["binder"]["pins"]["numpy"] == environments.tested_pin("numpy")
+    assert pinned["project"] == tomllib.loads(original)["project"]
 
 
 def test_both_conda_files_pin_the_same_python():

@@ -19,7 +19,8 @@ from submissions import read, with_duplicated_cells, with_first_answer, with_syn
 # Attacks on the grading machinery itself, each worth nothing now: a different one rides along with each
 # assignment's batch (test_grading_attacks.py runs all of them, and more, on Assignment 01).
 ROTATING_ATTACKS = {
-    "cheat_custom_exc": "import __main__\n__main__.get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
+    "cheat_custom_exc": "import __main__\n"
+                        "__main__.get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
     "cheat_helpers": "from course_utils import testing as T\nT.assert_close = T.assert_type = lambda *a, **k: None",
     "cheat_builtins": "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {})",
     "cheat_exec": "exec('import builtins as b; b.isinstance = lambda *a: True')",
@@ -121,7 +122,8 @@ def test_every_test_cell_has_a_judge_and_every_judge_a_test_cell():
         notebook = read(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
         cells = {grade_id_of_test_cell(c) for c in notebook.cells} - {None}
         parts = set(load_judge(ROOT / "solutions" / assignment / "judge.py").parts)
-        assert cells == parts, f"{assignment}: test cells without a judge {cells - parts}, judges without a cell {parts - cells}"
+        assert cells == parts, (f"{assignment}: test cells without a judge {cells - parts}, "
+                                f"judges without a cell {parts - cells}")
         assert not [c for c in notebook.cells if "BEGIN HIDDEN TESTS" in c.source], f"{assignment} has hidden regions"
 
 

@@ -41,7 +41,8 @@ PICKLED = base64.b64encode(pickle.dumps(_Patch())).decode()
 CHEATS = {  # name -> code added to the first answer cell of the untouched release
     # the kernel's error reporting as the verdict (the spellings the issue lists, and more)
     "custom_exc_main": "import __main__\n__main__.get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)",
-    "custom_exc_sys": "import sys\nsys.modules['IPython'].get_ipython().set_custom_exc((Exception,), lambda *a, **k: 0)",
+    "custom_exc_sys": "import sys\n"
+                      "sys.modules['IPython'].get_ipython().set_custom_exc((Exception,), lambda *a, **k: 0)",
     "showtraceback": "ip = __import__('IPython').get_ipython()\nip.showtraceback = lambda *a, **k: None",
     # test helpers replaced after import, by every route
     "helper_rebind": "from course_utils import testing as T\nT.assert_close = lambda *a, **k: None",
@@ -205,6 +206,7 @@ def test_plain_nbgrader_and_its_api_use_the_same_judge(tmp_path):
     assert outcome["success"], outcome.get("error")
     with Gradebook(db_url(course)) as gradebook:
         assert gradebook.find_submission(ASSIGNMENT, "cheat").score == 0
-        assert gradebook.find_submission(ASSIGNMENT, "reference").score == gradebook.find_assignment(ASSIGNMENT).max_score
+        assert (gradebook.find_submission(ASSIGNMENT, "reference").score
+                == gradebook.find_assignment(ASSIGNMENT).max_score)
     graded = nbformat.read(course / "autograded" / "reference" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     assert all(c.metadata["course_judge"]["passed"] for c in graded.cells if "course_judge" in c.metadata)

@@ -103,7 +103,8 @@ def test_a_failure_names_the_case_and_the_mistake():
 
     verdict = _verdict(check)
     assert not verdict.passed and verdict.mistake == "you forgot the bias"
-    assert verdict.message.startswith("random inputs (N=4, dtype=float64): the output: got [1.0, 2.0], expected [1.0, 2.5]")
+    assert verdict.message.startswith("random inputs (N=4, dtype=float64): "
+                                      "the output: got [1.0, 2.0], expected [1.0, 2.5]")
     assert "This is what you get if you forgot the bias." in verdict.message
 
 
@@ -135,7 +136,8 @@ def test_forbidden_operators_are_named():
 
 @pytest.mark.parametrize("error, passed, words", [
     (None, True, "checks passed"),
-    (StudentRaised("builtins.ValueError", "bad shape", "perceptron_predict"), False, "perceptron_predict raised ValueError: bad shape"),
+    (StudentRaised("builtins.ValueError", "bad shape", "perceptron_predict"), False,
+     "perceptron_predict raised ValueError: bad shape"),
     (KernelTimeout("no answer within 60 s"), False, "did not answer"),
     (BadAnswer("not a judge message"), False, "did not answer"),
     (ZeroDivisionError("judge bug"), False, "an instructor will look at it"),

@@ -36,7 +36,8 @@ _NUMBER = re.compile(r"""
     (?![\w.]*\d)                                # not a version or a section number (2.14.1, 3.1.2)
     """, re.VERBOSE)
 # Section numbers are not measurements: "### 3.1 Linear regression", "Section 3.2", "§4.1".
-_SECTION = re.compile(r"^\s*#{1,6}\s+\d+(?:\.\d+)*|(?:[Ss]ections?|§)\s*\d+(?:\.\d+)*(?:\s*(?:,|and|or|–|-)\s*\d+(?:\.\d+)*)*")
+_SECTION = re.compile(r"^\s*#{1,6}\s+\d+(?:\.\d+)*"
+                      r"|(?:[Ss]ections?|§)\s*\d+(?:\.\d+)*(?:\s*(?:,|and|or|–|-)\s*\d+(?:\.\d+)*)*")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ def test_every_exported_name_resolves():
 
 def test_unknown_names_raise_attribute_error():
     with pytest.raises(AttributeError):
-        course_utils.no_such_helper
+        _ = course_utils.no_such_helper
 
 
 def test_importing_the_package_does_not_import_torch():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import course_utils.widgets as widgets_module
-from course_utils import LivePlot, explore, plot_decision_boundary, show_images, xor_truth_table
+from course_utils import LivePlot, explore, plot_decision_boundary, show_images, show_matrices, xor_truth_table
 from course_utils.widgets import is_live_frontend
 
 matplotlib.use("Agg")
@@ -30,6 +30,14 @@ def test_decision_boundary_shades_by_the_prediction():
 def test_show_images_makes_a_grid_with_titles():
     fig = show_images(torch.rand(10, 1, 28, 28), labels=list(range(10)), ncols=4)
     assert len(fig.axes) == 12 and fig.axes[9].get_title() == "9" and fig.axes[11].get_title() == ""
+
+
+def test_show_matrices_writes_every_entry_in_its_cell():
+    fig = show_matrices([torch.tensor([[10.0, 20.0], [30.0, 40.0]]), torch.arange(6).reshape(1, 1, 2, 3)],
+                        titles=["input", "output"])
+    first, second = fig.axes
+    assert [t.get_text() for t in first.texts] == ["10", "20", "30", "40"] and first.get_title() == "input"
+    assert [t.get_text() for t in second.texts] == ["0", "1", "2", "3", "4", "5"]
 
 
 @pytest.mark.parametrize("env, forced, live", [({}, None, False), ({"JPY_SESSION_NAME": "x.ipynb"}, None, True),

@@ -54,7 +54,8 @@ def sandbox_outputs(tmp_path_factory):
             f"print(open({str(course / 'gradebook.db')!r}).read())",
             "import os; print(sorted(os.listdir('..')))",
             f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)",
-            "import resource; print(resource.getrlimit(resource.RLIMIT_CPU), resource.getrlimit(resource.RLIMIT_AS)[0])",
+            "import resource; "
+            "print(resource.getrlimit(resource.RLIMIT_CPU), resource.getrlimit(resource.RLIMIT_AS)[0])",
             "print('x' * 1_000_000)",
             "import os; print(sorted(os.environ))",
             "import torch, course_utils; print(torch.ones(2).sum().item())",

@@ -27,8 +27,10 @@ LEGIT = {
     "plotting": "%matplotlib inline\nfig, ax = plt.subplots()\nax.plot([1, 2, 3])\nax.set_title('loss')\nplt.show()",
     "timing": "%%time\nimport time\nstart = time.perf_counter()\nelapsed = time.perf_counter() - start",
     "attributes of own objects": "w = torch.zeros(3, requires_grad=True)\nw.grad = None\nmodel.fc = nn.Linear(4, 2)\n"
-                                 "layer = nn.Linear(2, 2)\nlayer.weight.data = torch.eye(2)\nself_made = {}\nself_made['a'] = 1",
-    "shadowing common names": "sum = 0\nfor i in range(3):\n    sum += i\nmax_value = max([1, 2])\nid = 3\ninput = torch.ones(2)",
+                                 "layer = nn.Linear(2, 2)\nlayer.weight.data = torch.eye(2)\n"
+                                 "self_made = {}\nself_made['a'] = 1",
+    "shadowing common names": "sum = 0\nfor i in range(3):\n    sum += i\n"
+                              "max_value = max([1, 2])\nid = 3\ninput = torch.ones(2)",
     "numpy and files of its own": "np.save('weights.npy', np.zeros(3))\nw = np.load('weights.npy')\n"
                                   "with open('notes.txt', 'w') as f:\n    f.write('hi')",
     "os path and sys version": "import os\nimport sys\nprint(os.path.join('a', 'b'), sys.version, os.cpu_count())",
@@ -58,7 +60,8 @@ CHEATS = {
     "globals": "globals()['assert_close'] = lambda *a: None",
     "frames": "import inspect\ninspect.currentframe().f_back.f_globals.clear()",
     "test helpers": "from course_utils import testing\ntesting.assert_close = lambda *a, **k: None",
-    "custom exception handler via __main__": "import __main__\n__main__.get_ipython().set_custom_exc((Exception,), print)",
+    "custom exception handler via __main__": "import __main__\n"
+                                             "__main__.get_ipython().set_custom_exc((Exception,), print)",
     "read solutions": "print(open('../../../solutions/01/01.ipynb').read())",
     "read gradebook": "data = open('/course/gradebook.db', 'rb').read()",
     "shell": "!cat ../../../solutions/*/*.ipynb",
@@ -101,7 +104,8 @@ def test_only_cells_a_student_can_change_are_scanned():
         nbformat.v4.new_markdown_cell("exec(...)"),
     ])
     assert [label for label, _ in student_cells(nb)] == ["answer", "added cell #3"]
-    assert [(f.cell, f.reason) for f in scan_notebook(nb)] == [("answer", "calls exec()"), ("added cell #3", "calls eval()")]
+    assert [(f.cell, f.reason) for f in scan_notebook(nb)] == [("answer", "calls exec()"),
+                                                               ("added cell #3", "calls eval()")]
 
 
 def test_false_positive_rate_report(capsys):

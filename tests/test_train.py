@@ -91,6 +91,19 @@ def test_a_penalty_counts_in_the_training_loss_only(displays):
     assert penalised["val_loss"][0] < plain["train_loss"][0] + 1  # a plain cross-entropy, no penalty in it
 
 
+def test_accuracy_of_a_segmentation_net_counts_pixels_not_images():
+    images = torch.zeros(3, 1, 4, 5)
+    targets = torch.zeros(3, 4, 5, dtype=torch.int64)
+    targets[0, 0, :2] = 1  # 2 of 60 pixels belong to class 1; the model below always says class 0
+    model = nn.Conv2d(1, 2, 1)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.copy_(torch.tensor([1.0, 0.0]))
+    result = evaluate(model, [(images, targets)], device=torch.device("cpu"))
+    assert result["acc"] == pytest.approx(58 / 60)
+    assert accuracy(model(images), targets) == pytest.approx(58 / 60)
+
+
 class CountingScaler(torch.amp.GradScaler):
     """A GradScaler that records its instances and how often it stepped."""
     made: list["CountingScaler"] = []

@@ -134,7 +134,8 @@ def check_training(student, X: torch.Tensor, y: torch.Tensor, lr: float, epochs:
                            BIAS_NEVER_UPDATED: frozen_bias[2]})
     expect_close(w, ref_w, "w", atol=1e-6, rtol=0.0, mistakes={BIAS_NEVER_UPDATED: frozen_bias[0]})
     expect_close(b, ref_b, "b", atol=1e-6, rtol=0.0)
-    expect_equal([a.tolist() for a in call.args], [X.tolist(), y.tolist()], "X and y after the call (do not modify them)")
+    expect_equal([a.tolist() for a in call.args], [X.tolist(), y.tolist()],
+                 "X and y after the call (do not modify them)")
 
 
 # ---------------------------------------------------------------- Part 2
@@ -278,7 +279,8 @@ def stack_in_float64(layers: list[tuple[torch.Tensor, torch.Tensor | None]], x: 
 def collapse(student, draw):
     examples = [("visible example: two layers", [(torch.tensor([[1.0, 2.0], [0.0, 1.0]]), torch.tensor([1.0, 0.0])),
                                                  (torch.tensor([[1.0, -1.0]]), torch.tensor([3.0]))]),
-                ("visible example: one layer without bias", [(torch.tensor([[1.0, 0.0, 2.0], [0.5, -1.0, 0.0]]), None)])]
+                ("visible example: one layer without bias",
+                 [(torch.tensor([[1.0, 0.0, 2.0], [0.5, -1.0, 0.0]]), None)])]
     for number in range(25):
         depth = 1 + number % 5
         widths = [draw.int(1, 8) for _ in range(depth + 1)]
@@ -301,7 +303,7 @@ def collapse(student, draw):
             scale = max([1.0] + expected.abs().reshape(-1).tolist())
             expect_close(x @ weight.T + bias, expected, "the collapsed layer's output", atol=1e-5 * scale,
                          rtol=1e-5, mistakes={INNER_BIASES_DROPPED: last_bias_only})
-            for k, (layer, (w, b)) in enumerate(zip(remote_layers, layers)):
+            for k, (layer, (w, _)) in enumerate(zip(remote_layers, layers)):
                 expect_equal(layer.attr("weight").tolist(), w.tolist(), f"layer {k}'s weight after the call "
                              "(do not modify the input layers)")
                 expect(student.module("builtins.id")(out) != student.module("builtins.id")(layer),

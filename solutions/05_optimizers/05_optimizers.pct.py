@@ -305,7 +305,7 @@ class SGDMomentum(torch.optim.Optimizer):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_sgd_momentum", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-from course_utils import testing as T
+from course_utils import testing as T  # noqa: F811 (each test cell imports what it uses)
 
 assert issubclass(SGDMomentum, torch.optim.Optimizer), "SGDMomentum must subclass torch.optim.Optimizer"
 
@@ -1107,7 +1107,7 @@ def lr_sweep(make_optimizer, learning_rates, seed=0):
     ### BEGIN SOLUTION
     accuracies = {}
     for lr in learning_rates:
-        model, _ = train_mlp(lambda params: make_optimizer(params, lr=lr), seed)
+        model, _ = train_mlp(lambda params: make_optimizer(params, lr=lr), seed)  # noqa: B023 (called at once)
         accuracies[lr] = val_accuracy(model)
     return accuracies
     ### END SOLUTION

@@ -172,7 +172,8 @@ def comparison_run(label: str, defaults: dict, groups: list[dict], split: int, d
     steps = []
     for k in range(1, 31):
         steps.append(Step([None if i == 2 and k % 3 == 0 else
-                           ("into" if k % 2 == 0 else "new", torch.randn(s, generator=gen, dtype=torch.float64).to(dtype))
+                           ("into" if k % 2 == 0 else "new",
+                            torch.randn(s, generator=gen, dtype=torch.float64).to(dtype))
                            for i, s in enumerate(shapes)]))
     return Run(label, dtype, defaults, groups, start, [0 if i < split else 1 for i in range(3)], steps)
 
@@ -194,7 +195,8 @@ class GradientPlan:
         self.offsets = [sum(self.sizes[:i]) for i in range(len(self.sizes))]
         self.total = sum(self.sizes)
         current: list[Any] = [None] * len(self.shapes)
-        self.halves: list[list[Any]] = []  # per step and parameter: 0 or 1 (p.grad is a view of A or B), None, "closure"
+        # per step and parameter: 0 or 1 (p.grad is a view of A or B), None, "closure"
+        self.halves: list[list[Any]] = []
         rows, row = [], torch.zeros(2 * self.total, dtype=run.dtype)
         for step in run.steps:
             row, chosen = row.clone(), []
@@ -238,7 +240,8 @@ def make_closure(step: Step, params: list[torch.Tensor]) -> Callable[[], Any]:
     return lambda: torch.autograd.backward([torch.tensordot(p, g, dims=g.dim()) for p, g in pairs])
 
 
-def replay(run: "Run", make: Callable[[list[dict], dict], torch.optim.Optimizer]) -> list[tuple[list[torch.Tensor], Any]]:
+def replay(run: "Run",
+           make: Callable[[list[dict], dict], torch.optim.Optimizer]) -> list[tuple[list[torch.Tensor], Any]]:
     """(parameter values, what step() returned) after each step of `run`, for the optimizer `make(groups, defaults)`,
     with the gradients handed over exactly as in the kernel."""
     plan = run.plan
@@ -464,7 +467,8 @@ class KernelRun:
         optimizer = self.h["optimizer"]
         if any(s.lr_drop for s in self.run.steps):
             self.ask("scheduler", batch.call(self.student.module("torch.optim.lr_scheduler.StepLR"), optimizer, 1,
-                                             LR_DROP, keep=True, what="torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.3)"))
+                                             LR_DROP, keep=True,
+                                             what="torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.3)"))
         for attribute in ("defaults", "step", "zero_grad", "state"):
             self.ask(attribute, batch.get(optimizer, attribute))
 
@@ -600,7 +604,8 @@ def judge_run(spec: Spec, k: KernelRun) -> None:
             if key in k.answers:
                 k.value(key)
         defaults, expected = k.value("defaults"), {**spec.defaults, **run.defaults}
-        expect(type(defaults) is dict and all(key in defaults and defaults[key] == value for key, value in expected.items()),
+        expect(type(defaults) is dict
+               and all(key in defaults and defaults[key] == value for key, value in expected.items()),
                f"{spec.name}(...).defaults should hold {expected}, got {defaults!r}"[:400])
         reference = replay(run, spec.make_reference)
         for number, step in enumerate(run.steps, 1):
@@ -628,7 +633,8 @@ def check_step(spec: Spec, k: KernelRun, number: int, step: Step, reference: tup
         ops = k.ops(f"step {number}")
         expect_no_ops(ops, borrowed(ops), f"{spec.name}.step()")
     if step.closure == "backward":
-        expect(returned is None, f"step(closure) must return what closure() returned (here None), got {returned!r}"[:300])
+        expect(returned is None,
+               f"step(closure) must return what closure() returned (here None), got {returned!r}"[:300])
     elif step.closure == "grad mode":
         expect(returned is not None, "step(closure) must call closure() and return what it returned, got None")
         expect(returned is not False, "step(closure) called the closure with autograd switched off: call it inside "
@@ -707,7 +713,8 @@ def check_final(spec: Spec, k: KernelRun) -> None:
     for i in expected_state(spec, run):
         entry = k.value(f"state of {i}")
         expect(type(entry) is dict and len(entry) > 0,
-               f"keep each parameter's running quantities in the dict self.state[p] (found {entry!r} for parameter {i})"[:300])
+               f"keep each parameter's running quantities in the dict self.state[p] "
+               f"(found {entry!r} for parameter {i})"[:300])
 
 
 # ---------------------------------------------------------------- Parts 1-4: the four optimizers
@@ -767,16 +774,18 @@ def sgd_momentum(student, draw):
                     [[1.0, -1.0], [5.0]], [[[1.0, 2.0], None]]),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.25}, [[3.0]], [[[6.0]], [[1.0]]],
                     closures={1: "backward", 2: "grad mode"}),
-        example_run("visible example: the buffer is a copy of the first gradient", {"lr": 0.1, "momentum": 0.5}, [[1.0]],
-                    [[[1.0]], [[3.0]]], into=(2,)),
+        example_run("visible example: the buffer is a copy of the first gradient", {"lr": 0.1, "momentum": 0.5},
+                    [[1.0]], [[[1.0]], [[3.0]]], into=(2,)),
         example_run("a float64 example", {"lr": 0.1, "momentum": 0.9}, [[1.0, 2.0]], [[[0.1, 0.2]]] * 4, F64),
         *comparison_runs(draw, SGD_SPEC, {"lr": 0.05, "momentum": 0.9},
                          [{}, {"lr": 0.01, "nesterov": True, "weight_decay": 0.1}], split=2),
         *hidden_runs(draw, [
             (F64, 60, {"lr": 0.05, "momentum": 0.9},
-             [{}, {"lr": 0.02, "momentum": 0.0, "weight_decay": 0.1}, {"momentum": 0.5, "nesterov": True, "weight_decay": 0.01}]),
+             [{}, {"lr": 0.02, "momentum": 0.0, "weight_decay": 0.1},
+              {"momentum": 0.5, "nesterov": True, "weight_decay": 0.01}]),
             (F64, 50, {"lr": 0.1}, [{"momentum": 0.95, "nesterov": True}, {"weight_decay": 0.3}]),
-            (F32, 50, {"lr": 0.01, "momentum": 0.8, "weight_decay": 1e-3}, [{}, {"momentum": 0.99, "nesterov": True, "lr": 0.003}]),
+            (F32, 50, {"lr": 0.01, "momentum": 0.8, "weight_decay": 1e-3},
+             [{}, {"momentum": 0.99, "nesterov": True, "lr": 0.003}]),
         ]),
     ]
     step_side_by_side(student, SGD_SPEC, runs)
@@ -788,7 +797,8 @@ def adagrad(student, draw):
         example_run("visible example: constant gradient 1", {"lr": 0.5}, [1.0], [[1.0]] * 3),
         example_run("visible example: gradients -100, then 0.01", {"lr": 0.5}, [1.0], [[-100.0], [0.01]]),
         example_run("visible example: eps = 0.5", {"lr": 0.5, "eps": 0.5}, [1.0], [[1.0]]),
-        example_run("visible example: weight decay 0.5 with a zero gradient", {"lr": 0.1, "weight_decay": 0.5}, [2.0], [[0.0]]),
+        example_run("visible example: weight decay 0.5 with a zero gradient", {"lr": 0.1, "weight_decay": 0.5},
+                    [2.0], [[0.0]]),
         example_run("visible example: a zero coordinate and a parameter without a gradient", {"lr": 0.1},
                     [[1.0, 1.0], 3.0], [[[0.0, 2.0], None]] * 3),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.1}, [[3.0]], [[[6.0]], [[1.0]]],
@@ -809,14 +819,16 @@ def adagrad(student, draw):
 @judge.part("test_rmsprop")
 def rmsprop(student, draw):
     runs = [
-        example_run("visible example: constant gradient 1, alpha = 0.9", {"lr": 0.01, "alpha": 0.9}, [1.0], [[1.0]] * 3),
+        example_run("visible example: constant gradient 1, alpha = 0.9", {"lr": 0.01, "alpha": 0.9},
+                    [1.0], [[1.0]] * 3),
         example_run("visible example: eps = 0.5", {"lr": 0.1, "alpha": 0.9, "eps": 0.5}, [0.0], [[2.0]]),
         example_run("visible example: weight decay, a zero coordinate and a parameter without a gradient",
                     {"lr": 0.1, "alpha": 0.75, "weight_decay": 0.5}, [[2.0, 0.0], 3.0], [[[0.0, 0.0], None]]),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.1}, [[3.0]], [[[6.0]], [[1.0]]],
                     closures={1: "backward", 2: "grad mode"}),
         example_run("visible example: the first float64 step", {"lr": 0.01}, [[1.0, 2.0]], [[[0.5, -0.25]]] * 4, F64),
-        *comparison_runs(draw, RMSPROP_SPEC, {"lr": 0.01, "weight_decay": 0.1}, [{"alpha": 0.9}, {"eps": 1e-2}], split=1),
+        *comparison_runs(draw, RMSPROP_SPEC, {"lr": 0.01, "weight_decay": 0.1}, [{"alpha": 0.9}, {"eps": 1e-2}],
+                         split=1),
         *hidden_runs(draw, [
             (F64, 60, {"lr": 0.01}, [{}, {"alpha": 0.9, "eps": 0.1, "weight_decay": 0.1}, {"alpha": 0.5, "lr": 0.05}]),
             (F64, 50, {}, [{"weight_decay": 0.3, "eps": 1e-3}, {"alpha": 0.999}]),
@@ -831,19 +843,23 @@ def adam(student, draw):
     runs = [
         example_run("visible example: constant gradient 2", {"lr": 0.1}, [1.0], [[2.0]] * 3),
         example_run("visible example: eps = 1", {"lr": 0.1, "eps": 1.0}, [1.0], [[2.0]]),
-        example_run("visible example: betas (0.5, 0.5), gradients 1 then -1", {"lr": 0.1, "betas": (0.5, 0.5), "eps": 0.0},
-                    [0.0], [[1.0], [-1.0]]),
-        example_run("visible example: weight decay 0.5 with a zero gradient", {"lr": 0.1, "weight_decay": 0.5}, [2.0], [[0.0]]),
+        example_run("visible example: betas (0.5, 0.5), gradients 1 then -1",
+                    {"lr": 0.1, "betas": (0.5, 0.5), "eps": 0.0}, [0.0], [[1.0], [-1.0]]),
+        example_run("visible example: weight decay 0.5 with a zero gradient", {"lr": 0.1, "weight_decay": 0.5},
+                    [2.0], [[0.0]]),
         example_run("visible example: q's first gradient comes at the second step", {"lr": 0.1, "betas": (0.5, 0.5)},
                     [0.0, 0.0], [[1.0, None], [1.0, 3.0]]),
         example_run("visible example: step(closure) on w**2 from w = 3", {"lr": 0.1}, [[3.0]], [[[6.0]], [[1.0]]],
                     closures={1: "backward", 2: "grad mode"}),
         example_run("visible example: the first float64 step", {"lr": 0.1}, [[1.0, 2.0]], [[[0.5, -0.25]]] * 4, F64),
-        *comparison_runs(draw, ADAM_SPEC, {"lr": 0.05, "weight_decay": 0.1}, [{"betas": (0.8, 0.9)}, {"eps": 1e-2}], split=2),
+        *comparison_runs(draw, ADAM_SPEC, {"lr": 0.05, "weight_decay": 0.1}, [{"betas": (0.8, 0.9)}, {"eps": 1e-2}],
+                         split=2),
         *hidden_runs(draw, [
-            (F64, 60, {"lr": 0.05}, [{}, {"betas": (0.5, 0.9), "eps": 0.1, "weight_decay": 0.1}, {"betas": (0.0, 0.99), "lr": 0.01}]),
+            (F64, 60, {"lr": 0.05},
+             [{}, {"betas": (0.5, 0.9), "eps": 0.1, "weight_decay": 0.1}, {"betas": (0.0, 0.99), "lr": 0.01}]),
             (F64, 50, {}, [{"weight_decay": 0.3, "eps": 1e-3}, {"betas": (0.95, 0.9999)}]),
-            (F32, 50, {"lr": 1e-2, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 1e-2}, [{}, {"lr": 1e-3, "eps": 0.05}]),
+            (F32, 50, {"lr": 1e-2, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 1e-2},
+             [{}, {"lr": 1e-3, "eps": 0.05}]),
         ]),
     ]
     step_side_by_side(student, ADAM_SPEC, runs)
@@ -865,7 +881,8 @@ def quadratic_loss(target: torch.Tensor, var: torch.Tensor) -> Callable[[torch.T
 def rotated_quadratic() -> tuple[torch.Tensor, torch.Tensor]:
     """The notebook's A_QUAD and X0 (the locked `quadratic` cell), built here again."""
     angle = math.radians(30.0)
-    rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=torch.float64)
+    rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]],
+                            dtype=torch.float64)
     matrix = rotation @ torch.diag(torch.tensor([1.0, 25.0], dtype=torch.float64)) @ rotation.T
     return matrix, torch.tensor([-3.0, 2.0], dtype=torch.float64)
 
@@ -899,7 +916,8 @@ def ref_steps(make: Callable, tol: float, max_steps: int, loss_fn: Callable, x0:
 STEPS_MISTAKES = {
     "no final check": "the loss is not checked at t == max_steps (the loop stops before its last check), so a tol "
                       "first reached by the very last step is missed",
-    "no divergence check": "the loop goes on after the loss has become inf or nan: return None as soon as it is not finite",
+    "no divergence check": "the loop goes on after the loss has become inf or nan: return None as soon as it is "
+                           "not finite",
 }
 
 
@@ -933,7 +951,8 @@ def search_cases(draw: Any) -> list[SearchCase]:
                ("f(x0) < tol already: 0 steps", {"lr": 0.5}, 1.0, 1000),
                ("lr = 0 never gets there", {"lr": 0.0}, 1e-3, 20),
                ("lr = 3 diverges: stop when the loss is inf", {"lr": 3.0}, 1e-3, 5000)]
-    cases = [SearchCase(f"visible example: f(x) = x²/2 from x = 1, {text}", "SGD", hyper, tol, max_steps, zero, unit, one)
+    cases = [SearchCase(f"visible example: f(x) = x²/2 from x = 1, {text}", "SGD", hyper, tol, max_steps,
+                        zero, unit, one)
              for text, hyper, tol, max_steps in visible]
     matrix, _ = rotated_quadratic()
     top = torch.linalg.eigvalsh(matrix).tolist()
@@ -957,11 +976,12 @@ def search_cases(draw: Any) -> list[SearchCase]:
         tol, max_steps = floor + r.choice([1e-2, 1e-5, 1e-8]), r.choice([5, 40, 150])
         cases.append(SearchCase(f"hidden case {number}: a {d}-D quadratic", optimizer, hyper, tol, max_steps,
                                 target, curvature.reciprocal(), x0))
-    for number in range(1, 3):  # tol first reached at exactly max_steps, and one step short of it
+    for _ in range(1, 3):  # tol first reached at exactly max_steps, and one step short of it
         d = r.randint(1, 3)
         curvature = torch.empty(d, dtype=torch.float64).uniform_(0.5, 2.0, generator=gen)
         x0 = torch.randn(d, generator=gen, dtype=torch.float64) * 3
-        base = SearchCase("", "SGD", {"lr": r.uniform(0.2, 0.6)}, 0.5 * curvature.reciprocal().log().sum().item() + 1e-4,
+        base = SearchCase("", "SGD", {"lr": r.uniform(0.2, 0.6)},
+                          0.5 * curvature.reciprocal().log().sum().item() + 1e-4,
                           200, torch.zeros(d, dtype=torch.float64), curvature.reciprocal(), x0)
         reached, _ = base.reference()
         if reached is not None and reached >= 2:
@@ -987,11 +1007,12 @@ def steps_to_reach(student, draw):
     made = []
     for c in cases:
         hyper = batch.call(module("functools.partial"), module(f"torch.optim.{c.optimizer}"), keep=True, **c.hyper)
-        loss = None if c.target is None else batch.call(module("functools.partial"), module("torch.nn.functional.gaussian_nll_loss"),
-                                                      keep=True, target=c.target, var=c.var, reduction="sum")
+        loss = None if c.target is None else batch.call(module("functools.partial"),
+                                                        module("torch.nn.functional.gaussian_nll_loss"),
+                                                        keep=True, target=c.target, var=c.var, reduction="sum")
         made.append((hyper, loss))
     setup = batch.send()
-    handles = [(setup.value(h), None if l is None else setup.value(l)) for h, l in made]
+    handles = [(setup.value(hyper), None if loss is None else setup.value(loss)) for hyper, loss in made]
     hook, calls, remove = setup.value(hook), setup.value(calls), setup.value(remove)
 
     with case("STEPS"):
@@ -1013,7 +1034,8 @@ def steps_to_reach(student, draw):
             taken_before += taken
             expect(got is None or type(got) is int,
                    f"steps_to_reach must return a Python int or None, got {got!r}"[:300])
-            mistakes = {} if got == want else {label: c.reference(switch)[0] for switch, label in STEPS_MISTAKES.items()}
+            mistakes = {} if got == want else \
+                {label: c.reference(switch)[0] for switch, label in STEPS_MISTAKES.items()}
             expect_equal(got, want, "the step count (None: diverged, or not within max_steps)",
                          mistakes={label: value for label, value in mistakes.items() if value != want})
             mistakes = {} if taken == want_steps else \
@@ -1078,7 +1100,8 @@ def ref_mlp(seed: int) -> nn.Module:
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
 
 
-def ref_train(make: Callable | None, seed: int, epochs: int, mistake: str | None = None) -> tuple[nn.Module, list[float]]:
+def ref_train(make: Callable | None, seed: int, epochs: int,
+              mistake: str | None = None) -> tuple[nn.Module, list[float]]:
     """train_mlp as specified (make None: lr = 0, nothing changes), or with a catalogued mistake."""
     train_x, train_y, _, _ = fashion()
     model = ref_mlp(seed)
@@ -1143,7 +1166,8 @@ def fashion_race(student, draw):
     picks = [(draw.choice(list(RACE)), draw.choice(LEARNING_RATES))]
     other = draw.choice([n for n in RACE if n != picks[0][0]])
     picks.append((other, best_lr[other]))
-    remeasured = [batch.call(partial, module(f"torch.optim.{RACE[n][0]}"), lr=r, keep=True, **RACE[n][1]) for n, r in picks]
+    remeasured = [batch.call(partial, module(f"torch.optim.{RACE[n][0]}"), lr=r, keep=True, **RACE[n][1])
+                  for n, r in picks]
     second = batch.send()
 
     calls = {"frozen": batch.call(student.train_mlp, first.value(frozen), frozen_seed, 2, what="train_mlp(...)"),
@@ -1174,7 +1198,8 @@ def fashion_race(student, draw):
     with case(f"train_mlp with {cls}(lr={lr:g}{', momentum=0.9' if extra else ''})", seed=seed, epochs=EPOCHS):
         model, losses = check_training_result(runs.value(calls["trained"]), EPOCHS)
         reference, want = ref_train(make, seed, EPOCHS)
-        check_losses(losses, want, lambda: {FASHION_MISTAKES["no zero_grad"]: ref_train(make, seed, EPOCHS, "no zero_grad")[1]})
+        check_losses(losses, want,
+                     lambda: {FASHION_MISTAKES["no zero_grad"]: ref_train(make, seed, EPOCHS, "no zero_grad")[1]})
         with one_thread(), torch.no_grad():
             want_accuracy = accuracy(reference(val_x), val_y)
         got_accuracy = accuracy(outputs.value(models["trained"]), val_y)
@@ -1185,7 +1210,8 @@ def fashion_race(student, draw):
                f"lr_sweep must return {{lr: accuracy}} for the given learning rates, in order; got {sweep!r}"[:300])
         with one_thread(), torch.no_grad():
             untrained = accuracy(ref_mlp(seed)(val_x), val_y)
-        expect_close(sweep[0.0], untrained, "the accuracy at lr = 0 (the untrained network's)", atol=1.5 / N_VAL, rtol=0)
+        expect_close(sweep[0.0], untrained, "the accuracy at lr = 0 (the untrained network's)",
+                     atol=1.5 / N_VAL, rtol=0)
         expect_close(sweep[lr], want_accuracy, f"the accuracy at lr = {lr:g}", atol=1.5 / N_VAL, rtol=0)
     for number, (pick, pick_lr) in enumerate(picks):
         with case(f'SWEEPS["{pick}"][{pick_lr:g}], measured again with train_mlp'):

@@ -142,7 +142,7 @@ def start_jupyter(command: list[str], cwd: Path, home: Path, env: dict[str, str]
     """
     home.mkdir(parents=True, exist_ok=True)
     port, token = free_port(), os.urandom(24).hex()
-    options = [f"--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+    options = ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", "--ServerApp.browser=true %s"]
     if os.geteuid() == 0:  # CI and containers run as root; Jupyter refuses that unless told
         options.append("--allow-root")

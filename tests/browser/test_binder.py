@@ -58,7 +58,8 @@ def build_binder_environment(course: Path, env: Path, log: Path) -> bool:
         return True
     fallback = without_pytorch_index(requirements)
     warnings.warn("binder/environment.yml did not install as written (is PyTorch's CPU wheel index reachable?); "
-                  f"installed the same releases from PyPI instead: {[r for r in fallback if r not in requirements]}")
+                  f"installed the same releases from PyPI instead: {[r for r in fallback if r not in requirements]}",
+                  stacklevel=1)
     result = pip_install(env, fallback, log)
     assert result.returncode == 0, f"binder's packages do not install:\n{log.read_text()[-4000:]}"
     return False

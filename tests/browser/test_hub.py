@@ -93,8 +93,8 @@ def fetch_answer_and_submit(session: HubSession, role: str) -> None:
     assert session.menu_items("Nbgrader") == ["Assignment List"], "students get the Assignments list, no tools"
     session.click_in_list("released", ASSIGNMENT, "Fetch", then="fetched")
     notebook = session.lab.open_notebook(NOTEBOOK)
-    for grade_id, source in answers_of(role).items():
-        notebook.replace_source(notebook.code_cell(ANSWER_CELLS[grade_id]), source)
+    for part, source in answers_of(role).items():
+        notebook.replace_source(notebook.code_cell(ANSWER_CELLS[part]), source)
     notebook.save()
     session.shot("answered-and-saved")
     session.click_in_list("fetched", ASSIGNMENT, "Submit", then="submitted")
