@@ -37,6 +37,8 @@ from .sandbox import require_sandbox
 from .tamper import Finding, scan_notebook
 
 STAGING = ".grading"  # below the course root: staged notebooks and scratch releases
+SECRET = "submission_secret.txt"  # nbgrader submit's; release_feedback names the feedback after it
+EXCHANGE_FILES = {"timestamp.txt", SECRET}  # what nbgrader's exchange adds to every submission
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 
 
@@ -96,7 +98,7 @@ def stage_submission(course: Path, assignment: str, expected: list[str], result:
         chosen[missing[0]] = files[extra[0]]
         result.notes.append(f"graded {extra[0]} as {missing[0]}")
         missing, extra = [], []
-    ignored = sorted(set(files) - {p.name for p in chosen.values()} - {"timestamp.txt"})
+    ignored = sorted(set(files) - {p.name for p in chosen.values()} - EXCHANGE_FILES)
     if ignored:
         result.notes.append(f"not graded (only notebooks are): {', '.join(ignored[:5])}"
                             + (" …" if len(ignored) > 5 else ""))
@@ -115,6 +117,15 @@ def stage_submission(course: Path, assignment: str, expected: list[str], result:
         shutil.copyfile(files["timestamp.txt"], target / "timestamp.txt")
     if not any((target / n).exists() for n in expected):
         result.status = "error" if chosen else "missing"
+
+
+def carry_submission_secret(course: Path, assignment: str, student: str) -> None:
+    """Copy the submission's secret (never staged: the kernel has no use for it) next to its feedback, where
+    `nbgrader release_feedback` reads it; only a small regular file, never through a link."""
+    secret = {p.name: p for p in _regular_files(course / "submitted" / student / assignment)}.get(SECRET)
+    feedback = course / "feedback" / student / assignment
+    if secret is not None and secret.stat().st_size < 1000 and feedback.is_dir() and not feedback.is_symlink():
+        shutil.copyfile(secret, feedback / SECRET)
 
 
 def scan_submission(course: Path, assignment: str, expected: list[str], result: StudentResult,
@@ -286,6 +297,8 @@ def grade_assignment(course: Path, assignment: str, workers: int = 2, cell_timeo
             outcome = api.generate_feedback(assignment, result.student, force=True)
             if not outcome["success"]:
                 result.notes.append(f"no feedback: {_last_line(outcome.get('error', ''))}")
+            else:
+                carry_submission_secret(course, assignment, result.student)
     write_reports(course / "reports" / assignment, results, max_score, partial=students is not None)
     return results
 

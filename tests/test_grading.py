@@ -125,3 +125,21 @@ def test_every_test_cell_has_a_judge_and_every_judge_a_test_cell():
         assert cells == parts, (f"{assignment}: test cells without a judge {cells - parts}, "
                                 f"judges without a cell {parts - cells}")
         assert not [c for c in notebook.cells if "BEGIN HIDDEN TESTS" in c.source], f"{assignment} has hidden regions"
+
+
+def test_the_submission_secret_goes_next_to_the_feedback_never_through_a_link(tmp_path):
+    """`nbgrader release_feedback` needs each submission's secret in feedback/; a link a student planted in
+    place of the secret must not copy the file it points to into what is released to them."""
+    from course_grading.grade import SECRET, carry_submission_secret
+    for student, plant in (("alice", "secret"), ("mallory", "link")):
+        submitted = tmp_path / "submitted" / student / "a1"
+        submitted.mkdir(parents=True)
+        (tmp_path / "feedback" / student / "a1").mkdir(parents=True)
+        if plant == "secret":
+            (submitted / SECRET).write_text("0123abcd")
+        else:
+            (tmp_path / "gradebook.db").write_text("the instructor's")
+            (submitted / SECRET).symlink_to(tmp_path / "gradebook.db")
+        carry_submission_secret(tmp_path, "a1", student)
+    assert (tmp_path / "feedback" / "alice" / "a1" / SECRET).read_text() == "0123abcd"
+    assert not (tmp_path / "feedback" / "mallory" / "a1" / SECRET).exists()
