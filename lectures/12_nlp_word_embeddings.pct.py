@@ -584,7 +584,7 @@ words = [token.text.lower() for token in razdel.tokenize(sentence) if token.text
 WINDOW = 2
 pairs = [(words[i], words[j]) for i in range(len(words))
          for j in range(max(0, i - WINDOW), min(len(words), i + WINDOW + 1)) if j != i]
-for i, centre in enumerate(words):
+for centre in words:
     print(f"centre {centre:<10} → contexts {[o for c, o in pairs if c == centre]}")
 print(f"{len(pairs)} (centre, context) pairs:", pairs)
 
