@@ -909,7 +909,7 @@ def train_regression(net, x_train, y_train, x_test, y_test, epochs=15, lr=0.02, 
     loader = TensorLoader(x_train, y_train, batch_size=batch_size, shuffle=True, seed=0)
     loss_fn, history = MSELoss(), {"train": [], "test": []}
     with torch.no_grad():
-        for epoch in range(epochs):
+        for _ in range(epochs):
             for xb, yb in loader:
                 loss_fn.forward(net.forward(xb), yb)
                 net.backward(loss_fn.backward())

@@ -621,7 +621,7 @@ plt.show()
 # Larger shifts, rotations or scalings must be learned from data, e.g. with data augmentation (Lecture 06).
 
 # %%
-for shift, c in changes.items():  # the claims above, checked on the numbers
+for _, c in changes.items():  # the claims above, checked on the numbers
     assert c[2] < c[1] and c[4] < c[3] and c[5] < c[4], "pooling should reduce the change"
 assert min(changes[1][:2]) > 0.5
 assert flips[1] < 0.05 and flips[2] < 0.06 and max(flips[1], flips[2]) < flips[3] and 0.03 < flips[3] < 0.3

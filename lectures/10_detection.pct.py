@@ -722,11 +722,11 @@ def detect(model, images, score_threshold=0.05, iou_threshold=0.5, batch=256):
             boxes = ops.clip_boxes_to_image(decode_boxes(z[..., 1:3].sigmoid(), z[..., 3:5]), (H, W))
             class_probability, label = z[..., 5:].softmax(-1).max(-1)
             scores = z[..., 0].sigmoid() * class_probability
-            for b, s, l in zip(boxes.flatten(1, 3), scores.flatten(1), label.flatten(1)):
+            for b, s, lab in zip(boxes.flatten(1, 3), scores.flatten(1), label.flatten(1)):
                 keep = s >= score_threshold
-                b, s, l = b[keep], s[keep], l[keep] + 1
-                kept = ops.batched_nms(b, s, l, iou_threshold)
-                results.append({"boxes": b[kept], "scores": s[kept], "labels": l[kept]})
+                b, s, lab = b[keep], s[keep], lab[keep] + 1
+                kept = ops.batched_nms(b, s, lab, iou_threshold)
+                results.append({"boxes": b[kept], "scores": s[kept], "labels": lab[kept]})
     return results
 
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from course_grading.judge import Judge, case, expect, expect_close, expect_equal, expect_type, fail
+from course_grading.judge import Judge, case, expect, expect_close, expect_equal, expect_type
 from course_grading.remote import StudentRaised
 
 judge = Judge()
@@ -248,7 +248,8 @@ def describe(program: list[tuple], n_leaves: int, node: int) -> str:
     if node < n_leaves:
         return f"leaf {node}"
     op, i, j, c = program[node - n_leaves]
-    text = SYMBOLS[op].replace("a", f"node {i}", 1).replace("b", f"node {j}").replace("c", f"{c:g}" if c is not None else "c")
+    text = (SYMBOLS[op].replace("a", f"node {i}", 1).replace("b", f"node {j}")
+            .replace("c", f"{c:g}" if c is not None else "c"))
     return f"node {node} = {text}"
 
 
@@ -290,19 +291,24 @@ def value_engine(student, draw):
         a, b = draw.dyadic(2).tolist()
         with case(f"one operation on two Values: {SYMBOLS[op]}", a=a, b=b):
             check_graph(helpers, student, [a, b], [(op, 0, 1, None)])
-    unary = [("pow", 2.0, 3), ("pow", 4.0, 0.5), ("pow", 4.0, -1), ("pow", draw.uniform(0.5, 2), draw.choice([2, -2, 1.5])),
-             ("exp", 1.0, None), ("exp", draw.uniform(-2, 2), None), ("tanh", 0.5, None), ("tanh", draw.uniform(-2, 2), None),
+    unary = [("pow", 2.0, 3), ("pow", 4.0, 0.5), ("pow", 4.0, -1),
+             ("pow", draw.uniform(0.5, 2), draw.choice([2, -2, 1.5])),
+             ("exp", 1.0, None), ("exp", draw.uniform(-2, 2), None),
+             ("tanh", 0.5, None), ("tanh", draw.uniform(-2, 2), None),
              ("sigmoid", 1.0, None), ("sigmoid", draw.uniform(-3, 3), None), ("sigmoid", -30.0, None),
              ("relu", 2.0, None), ("relu", -1.0, None), ("relu", draw.uniform(0.1, 2), None)]
     for op, a, c in unary:
         with case(f"one operation: {SYMBOLS[op]}", a=a, **({"c": c} if c is not None else {})):
             mistakes = {}
             if op == "tanh":
-                mistakes["tanh's derivative is computed from the input, 1 - a², instead of the output, 1 - tanh(a)²"] = [1 - a * a, 1.0]
+                mistakes["tanh's derivative is computed from the input, 1 - a², "
+                         "instead of the output, 1 - tanh(a)²"] = [1 - a * a, 1.0]
             if op == "sigmoid":
-                mistakes["sigmoid's derivative is computed from the input, a (1 - a), instead of the output, s (1 - s)"] = [a * (1 - a), 1.0]
+                mistakes["sigmoid's derivative is computed from the input, a (1 - a), "
+                         "instead of the output, s (1 - s)"] = [a * (1 - a), 1.0]
             if op == "pow":
-                mistakes["the power rule is missing its factor k (a**(k-1) instead of k a**(k-1))"] = [a ** (c - 1), 1.0]
+                mistakes["the power rule is missing its factor k (a**(k-1) instead of k a**(k-1))"] = [
+                    a ** (c - 1), 1.0]
             check_graph(helpers, student, [a], [(op, 0, 0, c)], mistakes=mistakes)
     with case("one operation: a.relu() at exactly a = 0 (the derivative there is 0, as in PyTorch)"):
         check_graph(helpers, student, [0.0], [("relu", 0, 0, None)], mistakes={RELU_AT_0: [1.0, 1.0]})
@@ -385,7 +391,8 @@ def check_linear(student, helpers, draw, W, b, x, g, x_first=None, g2=None, lr=0
                                               x_first.T @ g}
     expect_close(grads["dW"], x.T @ g, "dW = x.T @ grad_out", atol=1e-11, rtol=1e-10, mistakes=wrong_input)
     expect_array(back.value, "backward(grad_out)'s return value dL/dx", (len(x), d_in))
-    expect_close(back.value, g @ W.T, "backward(grad_out)'s return value dL/dx = grad_out @ W.T", atol=1e-11, rtol=1e-10)
+    expect_close(back.value, g @ W.T, "backward(grad_out)'s return value dL/dx = grad_out @ W.T",
+                 atol=1e-11, rtol=1e-10)
     expect_equal(call.args[0].tolist(), x.tolist(), "x after forward (do not modify the input)")
     expect_equal(back.args[0].tolist(), g.tolist(), "grad_out after backward (do not modify it)")
     ops |= call.ops | back.ops
@@ -448,7 +455,8 @@ def gradient_problems(draw):
     w = randn(draw, n)
     yield ("log(1 + exp(w.x))", "softplus_dot", (w,), lambda v: w / (1.0 + np.exp(-(w @ v))), randn(draw, n))
     B = randn(draw, 3, draw.int(1, 4))
-    yield ("sum(tanh(X B))", "tanh_sum", (B,), lambda v: (1.0 - np.tanh(v @ B) ** 2) @ B.T, randn(draw, draw.int(1, 3), 3))
+    yield ("sum(tanh(X B))", "tanh_sum", (B,), lambda v: (1.0 - np.tanh(v @ B) ** 2) @ B.T,
+           randn(draw, draw.int(1, 3), 3))
     yield ("sum(X^2 cos(X)) on a 3-D array", "square_cos", (), lambda v: 2 * v * np.cos(v) - v ** 2 * np.sin(v),
            randn(draw, 2, draw.int(1, 3), 2))
 
@@ -491,7 +499,8 @@ def check_numerical(student, helpers, name, function, params, x, expected, eps=N
 def gradient_check(student, draw):
     helpers = Helpers(student)
     relative_error = student.relative_error
-    visible = [(np.array([1.0, 2.0]), np.array([1.0, 2.0]), 0.0), (np.array([1.0, 2.0]), np.array([1.0, 2.5]), 0.5 / 4.5),
+    visible = [(np.array([1.0, 2.0]), np.array([1.0, 2.0]), 0.0),
+               (np.array([1.0, 2.0]), np.array([1.0, 2.5]), 0.5 / 4.5),
                (np.array([1.0, -3.0]), np.array([-1.0, 3.0]), 1.0), (np.zeros(3), np.zeros(3), 0.0),
                (np.full(2, 1e-14), np.zeros(2), 1e-2)]
     for a, b, expected in visible:
@@ -524,7 +533,8 @@ def gradient_check(student, draw):
             check_numerical(student, helpers, name, function, params, x, central(f, x, 1e-6), atol=atol,
                             mistakes={ONE_SIDED: one_sided(f, x, 1e-6)})
     cube = lambda v: float(np.sum(v ** 3))  # noqa: E731
-    for eps, x in [(1e-2, np.array([1.0, -2.0])), (1e-2, randn(draw, draw.int(2, 5))), (1e-3, randn(draw, draw.int(2, 5)))]:
+    for eps, x in [(1e-2, np.array([1.0, -2.0])), (1e-2, randn(draw, draw.int(2, 5))),
+                   (1e-3, randn(draw, draw.int(2, 5)))]:
         with case("sum(x**3): the central difference is exactly 3x² + eps²", eps=eps, x=x.tolist()):
             check_numerical(student, helpers, "sum(x**3)", "cube_sum", (), x, 3 * x ** 2 + eps ** 2, eps=eps, atol=1e-8,
                             mistakes={ONE_SIDED: one_sided(cube, x, eps),
@@ -532,7 +542,8 @@ def gradient_check(student, draw):
     x = randn(draw, draw.int(2, 4), draw.int(2, 4))
     variance = lambda v: float(np.var(v))  # noqa: E731
     with case("np.var(X) with eps=1e-2: exact for a quadratic with the central difference"):
-        check_numerical(student, helpers, "np.var(X)", "variance", (), x, central(variance, x, 1e-2), eps=1e-2, atol=1e-9,
+        check_numerical(student, helpers, "np.var(X)", "variance", (), x, central(variance, x, 1e-2),
+                        eps=1e-2, atol=1e-9,
                         mistakes={ONE_SIDED: one_sided(variance, x, 1e-2)})
     with case("a 1-element array"):
         check_numerical(student, helpers, "sum(x**3)", "cube_sum", (), np.array([1.5]), np.array([6.75]), atol=1e-6)
@@ -591,16 +602,21 @@ def check_with_stand_ins(student, helpers, x, y, Z, Y_hat, dA) -> None:
     expect_close(call.value, float(np.mean((Y_hat - y) ** 2)), "the loss, mean((Ŷ - Y)²) over all N·K entries",
                  atol=1e-12, rtol=1e-10, mistakes={"the loss sums over the outputs and averages over the batch only":
                                                    float(np.sum((Y_hat - y) ** 2)) / n})
-    expect_close(log[2][2], 2 * (Y_hat - y) / (n * k), "the gradient passed to layer2.backward, dL/dŶ = 2 (Ŷ - Y) / (N K)",
+    expect_close(log[2][2], 2 * (Y_hat - y) / (n * k),
+                 "the gradient passed to layer2.backward, dL/dŶ = 2 (Ŷ - Y) / (N K)",
                  atol=1e-12, rtol=1e-10,
-                 mistakes={DIVIDES_BY_N: 2 * (Y_hat - y) / n, "the factor 2 of the square is missing": (Y_hat - y) / (n * k),
+                 mistakes={DIVIDES_BY_N: 2 * (Y_hat - y) / n,
+                           "the factor 2 of the square is missing": (Y_hat - y) / (n * k),
                            "the sign is flipped: (Y - Ŷ) instead of (Ŷ - Y)": 2 * (y - Y_hat) / (n * k)})
     expect_close(log[3][2], dA * (1 - A ** 2),
-                 "the gradient passed to layer1.backward, dL/dZ = dL/dA * (1 - A²), with dL/dA what layer2.backward returned",
+                 "the gradient passed to layer1.backward, dL/dZ = dL/dA * (1 - A²), "
+                 "with dL/dA what layer2.backward returned",
                  atol=1e-12, rtol=1e-10,
-                 mistakes={"tanh's derivative is taken at Z (1 - Z²) instead of 1 - tanh(Z)² = 1 - A²": dA * (1 - Z ** 2),
+                 mistakes={"tanh's derivative is taken at Z (1 - Z²) instead of 1 - tanh(Z)² = 1 - A²":
+                           dA * (1 - Z ** 2),
                            "tanh's derivative is left out": dA})
-    expect_equal([a.tolist() for a in call.args[2:]], [x.tolist(), y.tolist()], "x and y after the call (do not modify them)")
+    expect_equal([a.tolist() for a in call.args[2:]], [x.tolist(), y.tolist()],
+                 "x and y after the call (do not modify them)")
     expect_no_torch(call.ops, "mlp_forward_backward")
 
 
@@ -618,7 +634,8 @@ def linear_works(student, helpers, draw) -> bool:
         return False
     expected = [(y, x @ W + b), (dx, g @ W.T), (grads["dW"], x.T @ g), (grads["db"], g.sum(axis=0)),
                 (after["W"], W - 0.5 * x.T @ g), (after["b"], b - 0.5 * g.sum(axis=0))]
-    return all(isinstance(got, np.ndarray) and got.shape == want.shape and np.allclose(got, want, rtol=1e-10, atol=1e-11)
+    return all(isinstance(got, np.ndarray) and got.shape == want.shape
+               and np.allclose(got, want, rtol=1e-10, atol=1e-11)
                for got, want in expected)
 
 
@@ -645,7 +662,8 @@ def regression_tasks(draw):
 def mlp(student, draw):
     helpers = Helpers(student)
     x, y = np.array([[1.0, -1.0, 2.0], [0.5, 0.0, 1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
-    Z, Y_hat, dA = np.array([[0.0, 0.5], [1.0, -2.0]]), np.array([[1.0, 3.0], [0.0, 0.0]]), np.array([[1.0, 2.0], [-1.0, 0.5]])
+    Z, Y_hat, dA = (np.array([[0.0, 0.5], [1.0, -2.0]]), np.array([[1.0, 3.0], [0.0, 0.0]]),
+                    np.array([[1.0, 2.0], [-1.0, 0.5]]))
     with case("mlp_forward_backward with stand-in layers, visible example"):
         check_with_stand_ins(student, helpers, x, y, Z, Y_hat, dA)
     for number in range(8):
@@ -674,9 +692,10 @@ def mlp(student, draw):
             per_step = FLOW + [("layer1", "update", lr), ("layer2", "update", lr)]
             steps_seen = [log[i:i + 6] for i in range(0, len(log), 6)]
             ok = len(steps_seen) == steps and all(
-                s[:4] == [(w, m, None) for w, m in FLOW] and sorted(s[4:], key=repr) == per_step[4:] for s in steps_seen)
-            expect(ok, f"with steps={steps}, lr={lr}, each step must run forward and backward once through both layers, "
-                       f"then update(lr) each layer once; the layers saw: "
+                s[:4] == [(w, m, None) for w, m in FLOW] and sorted(s[4:], key=repr) == per_step[4:]
+                for s in steps_seen)
+            expect(ok, f"with steps={steps}, lr={lr}, each step must run forward and backward once "
+                       "through both layers, then update(lr) each layer once; the layers saw: "
                        + ", ".join(f"{w}.{m}" + (f"({a})" if m == "update" else "") for w, m, a in log[:14]))
             expect_no_torch(call.ops, "train_mlp")
 
@@ -699,7 +718,8 @@ def mlp(student, draw):
             expect_close(first["W"], W1, "layer1.W (the first draw of default_rng(seed))", atol=0, rtol=0,
                          mistakes={"layer2 is created (W2 drawn) before layer1":
                                    swapped.uniform(-1 / math.sqrt(n_in), 1 / math.sqrt(n_in), size=(n_in, hidden))})
-            fresh = np.random.default_rng(seed).uniform(-1 / math.sqrt(hidden), 1 / math.sqrt(hidden), size=(hidden, n_out))
+            fresh = np.random.default_rng(seed).uniform(-1 / math.sqrt(hidden), 1 / math.sqrt(hidden),
+                                                        size=(hidden, n_out))
             expect_close(second["W"], W2, "layer2.W (drawn after W1 from the same rng)", atol=0, rtol=0,
                          mistakes={"each layer gets a new default_rng(seed) instead of sharing one": fresh})
             expect_close(first["b"], np.zeros(hidden), "layer1.b (zeros, as __init__ makes it)", atol=0, rtol=0)
@@ -721,7 +741,8 @@ def mlp(student, draw):
             expect_close(call.value, ref_loss, "the loss", atol=1e-12, rtol=1e-8)
             got = helpers.state(layer2, ["dW", "db"]) | {("1", key): value for key, value in
                                                          helpers.state(layer1, ["dW", "db"]).items()}
-            for key, value in [("W2", got["dW"]), ("b2", got["db"]), ("W1", got[("1", "dW")]), ("b1", got[("1", "db")])]:
+            for key, value in [("W2", got["dW"]), ("b2", got["db"]),
+                               ("W1", got[("1", "dW")]), ("b1", got[("1", "db")])]:
                 expect_close(value, ref[key], f"the gradient d{key} left in the layer", atol=1e-12, rtol=1e-8,
                              mistakes={DIVIDES_BY_N: by_n[key]})
             expect_no_torch(call.ops, "mlp_forward_backward")

@@ -537,7 +537,7 @@ gen = torch.Generator().manual_seed(0)
 x = torch.randn(4, 3, generator=gen, dtype=torch.float64)
 x = (x + 0.1 * torch.sign(x)).requires_grad_()
 for alpha in (1.0, 0.3):
-    assert torch.autograd.gradcheck(lambda t: ELUFunction.apply(t, alpha), (x,)), f"ELU: gradcheck failed for alpha={alpha}"
+    assert torch.autograd.gradcheck(lambda t: ELUFunction.apply(t, alpha), (x,)), f"ELU: gradcheck failed for alpha={alpha}"  # noqa: B023 (called at once)
 for slopes in (torch.tensor([0.2]), torch.tensor([0.1, 0.2, 0.3])):
     alpha = slopes.double().requires_grad_()
     assert torch.autograd.gradcheck(PReLUFunction.apply, (x, alpha)), f"PReLU: gradcheck failed for alpha of shape {tuple(alpha.shape)}"

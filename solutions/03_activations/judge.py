@@ -135,10 +135,11 @@ AUTOGRAD = names("torch.", "Tensor.backward autograd.grad autograd.backward") | 
     "py:torch._functorch.", "apis.grad apis.grad_and_value eager_transforms.vjp eager_transforms.jvp "
                             "eager_transforms.jacrev eager_transforms.jacfwd")
 DETOURS = names("torch.Tensor.", "numpy tolist item __array__ __float__")
-ACTIVATIONS = names("aten.", "sigmoid sigmoid_ tanh tanh_ relu relu_ elu elu_ leaky_relu leaky_relu_ softplus silu silu_ "
-                             "mish logaddexp logaddexp2 log_sigmoid_forward hardtanh hardtanh_ threshold threshold_ celu "
-                             "celu_ selu selu_ rrelu_with_noise prelu _prelu_kernel gelu hardsigmoid hardswish logsumexp "
-                             "_softmax _log_softmax sigmoid_backward tanh_backward elu_backward leaky_relu_backward "
+ACTIVATIONS = names("aten.", "sigmoid sigmoid_ tanh tanh_ relu relu_ elu elu_ leaky_relu leaky_relu_ softplus silu "
+                             "silu_ mish logaddexp logaddexp2 log_sigmoid_forward hardtanh hardtanh_ threshold "
+                             "threshold_ celu celu_ selu selu_ rrelu_with_noise prelu _prelu_kernel gelu hardsigmoid "
+                             "hardswish logsumexp _softmax _log_softmax sigmoid_backward tanh_backward elu_backward "
+                             "leaky_relu_backward "
                              "softplus_backward threshold_backward _prelu_kernel_backward")
 BUILTIN = {"ELUFunction": names("aten.", "elu elu_ elu_backward celu celu_ selu selu_"),
            "PReLUFunction": names("aten.", "prelu _prelu_kernel _prelu_kernel_backward leaky_relu leaky_relu_ "
@@ -197,7 +198,8 @@ def activation_mistakes(name: str, x: torch.Tensor, alpha: float | None) -> dict
         e_pos, e_neg = torch.exp(x), torch.exp(-x)
         textbook_tanh = (e_pos - e_neg) / (e_pos + e_neg)
         one = torch.ones_like(x)
-        return {"tanh": {"tanh uses the textbook formula (e^x - e^-x) / (e^x + e^-x), which overflows to inf / inf = nan":
+        return {"tanh": {"tanh uses the textbook formula (e^x - e^-x) / (e^x + e^-x), "
+                         "which overflows to inf / inf = nan":
                          textbook_tanh},
                 "tanh_grad": {"tanh_grad uses the textbook tanh, which overflows": 1 - textbook_tanh ** 2},
                 "softplus": {"softplus is computed as log1p(exp(x)), which overflows to inf for large x":
@@ -322,7 +324,8 @@ def maxout_mistakes(args, g) -> dict[int, dict]:
     z, k = args
     groups = z.double().unflatten(-1, (-1, k))
     tied = (groups == groups.amax(dim=-1, keepdim=True)).double()
-    return {0: {"every tied maximum of a group gets the gradient, not only the first": (tied * g.double().unsqueeze(-1)).flatten(-2),
+    return {0: {"every tied maximum of a group gets the gradient, not only the first":
+                (tied * g.double().unsqueeze(-1)).flatten(-2),
                 "the gradient is shared evenly between tied maxima": (tied / tied.sum(-1, keepdim=True)
                                                                       * g.double().unsqueeze(-1)).flatten(-2)}}
 
@@ -401,7 +404,8 @@ class Bridge(torch.autograd.Function):
 
 class Runner:
     def __init__(self, student, helpers, checked: Checked, args):
-        self.function, self.helpers, self.checked, self.args = getattr(student, checked.name), helpers, checked, list(args)
+        self.function, self.helpers = getattr(student, checked.name), helpers
+        self.checked, self.args = checked, list(args)
 
     def filled(self, tensors) -> list:
         args = list(self.args)
@@ -448,7 +452,8 @@ def with_extremes(draw, x: torch.Tensor, values) -> torch.Tensor:
 
 
 def elu_cases(draw):
-    yield "visible example", (torch.tensor([-1.0, 0.0, 2.0], dtype=torch.float64), 0.5), torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    yield "visible example", (torch.tensor([-1.0, 0.0, 2.0], dtype=torch.float64), 0.5), \
+        torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
     yield "visible example at ±1000", (torch.tensor([-1000.0, -2.0, 0.0, 3.0, 1000.0]), 1.0), torch.ones(5)
     for number in range(6):
         dtype = (torch.float32, torch.float64)[number % 2]
@@ -459,20 +464,22 @@ def elu_cases(draw):
 
 def prelu_cases(draw):
     x = torch.tensor([[-2.0, 3.0], [1.0, -1.0]], dtype=torch.float64)
-    yield "visible example, one slope per channel", (x, torch.tensor([0.1, 0.5], dtype=torch.float64)), torch.ones(2, 2, dtype=torch.float64)
+    yield "visible example, one slope per channel", (x, torch.tensor([0.1, 0.5], dtype=torch.float64)), \
+        torch.ones(2, 2, dtype=torch.float64)
     x = torch.tensor([[[[-1.0, 2.0]], [[0.0, -3.0]]]], dtype=torch.float64)
     yield "visible example, one shared slope", (x, torch.tensor([0.25], dtype=torch.float64)), \
         torch.tensor([[[[1.0, 1.0]], [[1.0, 2.0]]]], dtype=torch.float64)
     x = torch.tensor([[[[-1.0, 2.0]], [[-2.0, -3.0]]], [[[-4.0, 1.0]], [[5.0, 0.0]]]], dtype=torch.float64)
-    yield "visible example, one slope per channel of an image batch", (x, torch.tensor([0.2, 0.3], dtype=torch.float64)), \
-        torch.ones_like(x)
+    yield "visible example, one slope per channel of an image batch", \
+        (x, torch.tensor([0.2, 0.3], dtype=torch.float64)), torch.ones_like(x)
     for number in range(8):
         dtype = (torch.float32, torch.float64)[number % 2]
         shape = random_shape(draw, 2, 4) if number % 4 else random_shape(draw, 1, 3)
         per_channel = len(shape) >= 2 and number % 4 != 0 and number % 3 != 0
         x = with_extremes(draw, draw.randn(*shape) * draw.choice([0.5, 3.0]), [0.0, 0.0, 100.0, -100.0]).to(dtype)
         alpha = (draw.rand(shape[1] if per_channel else 1) * 0.5).to(dtype)
-        label = f"random #{number + 1}, " + (f"{shape[1]} slopes (one per channel)" if per_channel else "one shared slope")
+        label = f"random #{number + 1}, " + (f"{shape[1]} slopes (one per channel)" if per_channel
+                                             else "one shared slope")
         yield label, (x, alpha), draw.randn(*shape).to(dtype)
 
 
@@ -485,7 +492,8 @@ def maxout_cases(draw):
         shape = random_shape(draw, 0, 2) + (draw.int(1, 4) * k,)
         ties = number % 3 == 0
         z = (draw.randint(-2, 3, shape).double() if ties else draw.randn(*shape) * 3).to(dtype)
-        yield f"random #{number + 1}" + (" with ties" if ties else ""), (z, k), draw.randn(*shape[:-1], shape[-1] // k).to(dtype)
+        yield f"random #{number + 1}" + (" with ties" if ties else ""), (z, k), \
+            draw.randn(*shape[:-1], shape[-1] // k).to(dtype)
 
 
 def gradcheck_cases(draw, checked: Checked):
@@ -496,7 +504,8 @@ def gradcheck_cases(draw, checked: Checked):
         elif checked is PRELU:
             shape = random_shape(draw, 2, 4)
             slopes = shape[1] if number % 2 else 1
-            yield (away_from_zero(draw.randn(*shape, dtype=torch.float64)), draw.rand(slopes, dtype=torch.float64) * 0.5)
+            yield (away_from_zero(draw.randn(*shape, dtype=torch.float64)),
+                   draw.rand(slopes, dtype=torch.float64) * 0.5)
         else:
             k = draw.choice([2, 3])
             yield (draw.randn(*shape[:-1], shape[-1] * k, dtype=torch.float64), k)
@@ -606,7 +615,8 @@ def check_dead(student, helpers, spec, state, modes, x, label) -> None:
         got = student.dead_relu_fraction(model, x)
         expect_type(got, float, "dead_relu_fraction(model, x)")
         expect_close(got, expected, "the dead fraction", atol=1e-6, rtol=0,
-                     mistakes={"the per-layer fractions are averaged instead of pooling the units of all layers": averaged})
+                     mistakes={"the per-layer fractions are averaged instead of pooling the units of all layers":
+                               averaged})
         after = helpers.inspect(model)
         expect(after["seen"] == [False], f"the model must run once, under torch.no_grad() (it ran {len(after['seen'])} "
                                          f"times, with gradients {'on' if any(after['seen']) else 'off'})")
@@ -616,7 +626,8 @@ def check_dead(student, helpers, spec, state, modes, x, label) -> None:
         hooks = [(0, 1)] + [(0, 0)] * (len(modules) - 1)  # ours: a pre-hook on the model, a hook on its last child
         index = next(i for i, m in enumerate(modules) if m is last)
         hooks[index] = (1, hooks[index][1])
-        expect(after["hooks"] == hooks, "remove your hooks afterwards, and leave the hooks that were there before alone")
+        expect(after["hooks"] == hooks,
+               "remove your hooks afterwards, and leave the hooks that were there before alone")
         expect(after["global"] == hooks_before, "remove global hooks afterwards")
         for key, value in state.items():
             expect_equal(after["state"][key], value, f"the model's {key} after the call (measure in eval mode, under "
@@ -637,7 +648,8 @@ def dead_relu(student, draw):
     spec = [("Linear", 2, 2), ("Tanh",)]
     with torch.random.fork_rng(devices=[]):
         local = nn.Sequential(*LOCAL["build"](spec))
-    check_dead(student, helpers, spec, random_state(draw, local), [True, False, True], draw.randn(3, 2), "a model without ReLU")
+    check_dead(student, helpers, spec, random_state(draw, local), [True, False, True], draw.randn(3, 2),
+               "a model without ReLU")
 
 
 # ---------------------------------------------------------------- Part 4: vanishing gradients
@@ -709,13 +721,15 @@ def vanishing(student, draw):
                 student.gradient_norms(name, 2, 4, 0)
             except StudentRaised as raised:
                 expect(raised.type_name.rsplit(".", 1)[-1] == "ValueError",
-                       f"gradient_norms({name!r}, ...) raised {raised.type_name.rsplit('.', 1)[-1]}, expected ValueError")
+                       f"gradient_norms({name!r}, ...) raised {raised.type_name.rsplit('.', 1)[-1]}, "
+                       "expected ValueError")
             else:
                 fail(f"gradient_norms({name!r}, ...) returned instead of raising ValueError")
     copy = student.module("copy.copy")
     with case("sigmoid_bound_depth10"):
         bound = copy(student.sigmoid_bound_depth10)
-        expect(type(bound) in (int, float), f"sigmoid_bound_depth10 should be a Python number, got {type(bound).__name__}")
+        expect(type(bound) in (int, float),
+               f"sigmoid_bound_depth10 should be a Python number, got {type(bound).__name__}")
         expect_close(bound, 0.25 ** 10, "sigmoid_bound_depth10", atol=0.0, rtol=1e-9,
                      mistakes={"the bound uses σ'(z) <= 1/2 instead of 1/4": 0.5 ** 10})
     with case("sigmoid_depth_below_1e6"):

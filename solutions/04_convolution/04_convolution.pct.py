@@ -57,7 +57,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils import (TensorLoader, choose_device, evaluate, fit, image_tensors, load_mnist,
+from course_utils import (TensorLoader, choose_device, fit, image_tensors, load_mnist,
                           seed_everything)
 
 choice = choose_device()

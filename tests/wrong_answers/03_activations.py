@@ -127,7 +127,8 @@ def softplus_grad(x: torch.Tensor) -> torch.Tensor:
 }
 
 MISTAKES = {
-    "test_activations": "tanh uses the textbook formula (e^x - e^-x) / (e^x + e^-x), which overflows to inf / inf = nan",
+    "test_activations": "tanh uses the textbook formula (e^x - e^-x) / (e^x + e^-x), "
+                        "which overflows to inf / inf = nan",
     "test_elu_function": "alpha's gradient is summed over the batch (dimension 0) only, not over the positions",
     "test_dead_relu": "the per-layer fractions are averaged instead of pooling the units of all layers",
 }

@@ -68,7 +68,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 
 # What the judge's feedback must name for each of them (the `mistakes=` labels in solutions/04_convolution/judge.py).
 MISTAKES = {
-    "test_conv2d": "the kernel is flipped (textbook convolution); F.conv2d, and this assignment, compute cross-correlation",
+    "test_conv2d": "the kernel is flipped (textbook convolution); F.conv2d, and this assignment, "
+                   "compute cross-correlation",
     "test_conv2d_backward": "grad_weight is averaged over the batch instead of summed",
     "test_pooling": "average pooling divides by the number of real pixels (count_include_pad=False)",
 }
