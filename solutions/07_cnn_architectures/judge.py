@@ -28,17 +28,23 @@ GRAD_TOL = {"atol": 1e-4, "rtol": 1e-3}
 
 # ---------------------------------------------------------------- reference blocks
 
+BN = nn.BatchNorm2d
+
+
+def conv(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    """A k×k convolution without bias that keeps the size at stride 1."""
+    return nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, groups=groups, bias=False)
+
+
 class RefPreAct(nn.Module):
     def __init__(self, c_in: int, c_out: int, stride: int = 1, mistake: str | None = None):
         super().__init__()
         self.mistake = mistake
-        self.bn1 = nn.BatchNorm2d(c_in)
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-        self.shortcut = nn.Conv2d(c_in, c_out, 1, stride, bias=False) if stride != 1 or c_in != c_out else None
+        self.bn1, self.conv1 = BN(c_in), conv(c_in, c_out, 3, stride)
+        self.bn2, self.conv2 = BN(c_out), conv(c_out, c_out, 3)
+        self.shortcut = conv(c_in, c_out, 1, stride) if (stride, c_in) != (1, c_out) else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x):
         a = F.relu(self.bn1(x))
         branch = self.conv2(F.relu(self.bn2(self.conv1(a))))
         if self.shortcut is None:
@@ -54,41 +60,36 @@ class RefBottleneck(nn.Module):
                  mistake: str | None = None):
         super().__init__()
         self.mistake = mistake
-        c_out = expansion * width
-        self.conv1, self.bn1 = nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
-        self.bn2 = nn.BatchNorm2d(width)
-        self.conv3, self.bn3 = nn.Conv2d(width, c_out, 1, bias=False), nn.BatchNorm2d(c_out)
-        self.shortcut = nn.Identity()
-        if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        wide = width * expansion
+        self.conv1, self.bn1 = conv(c_in, width, 1), BN(width)
+        self.conv2, self.bn2 = conv(width, width, 3, stride, groups), BN(width)
+        self.conv3, self.bn3 = conv(width, wide, 1), BN(wide)
+        projection = (stride, c_in) != (1, wide)
+        self.shortcut = nn.Sequential(conv(c_in, wide, 1, stride), BN(wide)) if projection else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
-        h = self.bn3(self.conv3(h))
+    def forward(self, x):
+        z = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        z = self.bn3(self.conv3(z))
         if self.mistake == "relu before add":
-            return F.relu(h) + self.shortcut(x)
-        return F.relu(h + self.shortcut(x))
+            return F.relu(z) + self.shortcut(x)
+        return F.relu(z + self.shortcut(x))
 
 
 class RefInverted(nn.Module):
     def __init__(self, c_in: int, c_out: int, stride: int = 1, expand_ratio: int = 6, mistake: str | None = None):
         super().__init__()
         self.mistake = mistake
-        hidden = c_in * expand_ratio
-        self.expand = None
-        if expand_ratio != 1:
-            self.expand = nn.Sequential(nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6())
-        self.depthwise = nn.Sequential(nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
-                                       nn.BatchNorm2d(hidden), nn.ReLU6())
-        self.project = nn.Sequential(nn.Conv2d(hidden, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
+        wide = c_in * expand_ratio
+        self.expand = nn.Sequential(conv(c_in, wide, 1), BN(wide), nn.ReLU6()) if expand_ratio != 1 else None
+        self.depthwise = nn.Sequential(conv(wide, wide, 3, stride, wide), BN(wide), nn.ReLU6())
+        self.project = nn.Sequential(conv(wide, c_out, 1), BN(c_out))
         self.residual = stride == 1 and c_in == c_out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.project(self.depthwise(x if self.expand is None else self.expand(x)))
+    def forward(self, x):
+        z = self.project(self.depthwise(self.expand(x) if self.expand is not None else x))
         if self.mistake == "relu6 after project":
-            h = F.relu6(h)
-        return h + x if self.residual else h
+            z = F.relu6(z)
+        return z + x if self.residual else z
 
 
 def parameter_count(make: Callable[[], nn.Module]) -> int:
@@ -346,18 +347,18 @@ BIAS_MISTAKE = "the biases are left out of the parameters"
 
 def reference_costs(model: nn.Module, input_size: tuple[int, ...], mistake: str | None = None) -> dict:
     """{name: (parameters, MACs)} of every Conv2d and Linear, on the meta device."""
-    costs: dict[str, tuple[int, int]] = {}
+    found: dict[str, tuple[int, int]] = {}
 
     def record(name: str):
-        def hook(layer, inputs, output):
+        def hook(layer, _inputs, output):
             fan_in = layer.weight[0].numel()
             if mistake == "groups" and isinstance(layer, nn.Conv2d):
                 fan_in *= layer.groups
             params = sum(p.numel() for p in layer.parameters())
             if mistake == "bias" and layer.bias is not None:
                 params -= layer.bias.numel()
-            before = costs.get(name, (params, 0))
-            costs[name] = (params, before[1] + output.numel() * fan_in)
+            before = found.get(name, (params, 0))
+            found[name] = (params, before[1] + output.numel() * fan_in)
         return hook
 
     handles = [m.register_forward_hook(record(n)) for n, m in model.named_modules()
@@ -368,7 +369,7 @@ def reference_costs(model: nn.Module, input_size: tuple[int, ...], mistake: str 
     finally:
         for handle in handles:
             handle.remove()
-    return costs
+    return found
 
 
 def kernel_module(student, spec: list[tuple[str, tuple, dict]]) -> Any:
