@@ -345,6 +345,9 @@ GROUPS_MISTAKE = "the groups of a convolution are ignored (a depthwise convoluti
 BIAS_MISTAKE = "the biases are left out of the parameters"
 
 
+LAYERS = (nn.Conv2d, nn.Linear)
+
+
 def reference_costs(model: nn.Module, input_size: tuple[int, ...], mistake: str | None = None) -> dict:
     """{name: (parameters, MACs)} of every Conv2d and Linear, on the meta device."""
     found: dict[str, tuple[int, int]] = {}
@@ -361,8 +364,8 @@ def reference_costs(model: nn.Module, input_size: tuple[int, ...], mistake: str 
             found[name] = (params, before[1] + output.numel() * fan_in)
         return hook
 
-    handles = [m.register_forward_hook(record(n)) for n, m in model.named_modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    counted = [(n, m) for n, m in model.named_modules() if isinstance(m, LAYERS)]
+    handles = [layer.register_forward_hook(record(name)) for name, layer in counted]
     try:
         with torch.no_grad():
             model(torch.zeros(1, *input_size, device="meta"))
