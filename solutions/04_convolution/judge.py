@@ -12,6 +12,8 @@ from torch.nn import functional as F
 from course_grading.judge import (Judge, case, expect, expect_close, expect_equal, expect_no_ops, expect_tensor,
                                   expect_type, fail)
 from course_grading.remote import StudentRaised
+from course_grading.trained import (is_module, judged_accuracy, kernel_test_images, short_type,
+                                    train_in_kernel)
 from course_utils import image_tensors, load_mnist
 from course_utils.testing import implementations
 
@@ -336,59 +338,18 @@ MIN_ACCURACY = 0.985
 AIM_SECONDS, LIMIT_SECONDS = 60, 180
 
 
-def kernel_images(student, dataset, expected: torch.Tensor):
-    """A handle to the standardised images of `dataset` as the kernel's course_utils loads them, after
-    checking them value for value against the judge's own copy (sending 10,000 images in is slow)."""
-    loaded = student.module("course_utils.image_tensors").invoke((dataset,), keep=True).value
-    images = student.module("operator.getitem").invoke((loaded, 0), keep=True).value
-    expect_equal(images.attr("data"), expected, "the MNIST test images as your notebook loads them "
-                                                "(they must be the grader's own)")
-    return images
-
-
-def judged_accuracy(student, model, images, labels: torch.Tensor, chunk: int = 2500) -> float:
-    """The fraction of `labels` that the kernel's `model` (in eval mode) predicts, computed here."""
-    model.attr("eval")()
-    parameters = student.module("builtins.list")(model.attr("parameters")())
-    device = getattr(parameters[0], "kernel_device", "cpu") if parameters else "cpu"
-    narrow, move = student.module("torch.narrow"), student.module("torch.Tensor").attr("to")
-    correct = 0
-    for start in range(0, len(labels), chunk):
-        size = min(chunk, len(labels) - start)
-        batch = narrow.invoke((images, 0, start, size), keep=True).value
-        if device != "cpu":
-            batch = move.invoke((batch, device), keep=True).value
-        logits = model.invoke((batch,), no_grad=True).value
-        expect_tensor(logits, "the model's output", shape=(size, 10))
-        correct += int((logits.float().argmax(dim=1) == labels[start:start + size]).sum())
-    return correct / len(labels)
-
-
-def is_module(student, value) -> bool:
-    return student.module("builtins.isinstance")(value, student.module("torch.nn.Module")) is True
-
-
-def _kind(value) -> str:
-    return getattr(value, "type_name", type(value).__name__).rsplit(".", 1)[-1]
-
-
 @judge.part("test_cnn")
 def cnn(student, draw):
     with case("build_cnn()"):
         fresh = student.build_cnn.invoke(keep=True).value
-        expect(is_module(student, fresh), f"build_cnn() should return an nn.Module, got a {_kind(fresh)}")
+        expect(is_module(student, fresh), f"build_cnn() should return an nn.Module, got a {short_type(fresh)}")
         kinds = [m.type_name for m in student.module("builtins.list")(fresh.attr("modules")())]
         expect(any(kind.endswith("Conv2d") for kind in kinds), "this part asks for a convolutional network: "
                                                                "use nn.Conv2d")
     seed = draw.new_seed()
     with case("train_cnn on a seed of the grader's", seed=seed):
-        with student.timer() as clock:
-            model = student.train_cnn.invoke((seed,), keep=True, timeout=3 * LIMIT_SECONDS).value
-        seconds = min(clock.wall, clock.cpu) if clock.cpu is not None else clock.wall
-        cpu = f", {clock.cpu:.0f} s of CPU time" if clock.cpu is not None else ""
-        expect(seconds <= LIMIT_SECONDS, f"training took {clock.wall:.0f} s here{cpu}; aim for about {AIM_SECONDS} s "
-                                         f"on a laptop (the grader fails only more than {LIMIT_SECONDS} s)")
-        expect(is_module(student, model), f"train_cnn(seed) should return the trained nn.Module, got a {_kind(model)}")
+        model = train_in_kernel(student, "train_cnn", seed, aim_s=AIM_SECONDS, limit_s=LIMIT_SECONDS,
+                                timeout_s=3 * LIMIT_SECONDS)
         kinds = [m.type_name for m in student.module("builtins.list")(model.attr("modules")())]
         expect(any(kind.endswith("Conv2d") for kind in kinds), "the trained model has no nn.Conv2d")
         parameters = student.module("builtins.list")(model.attr("parameters")())
@@ -398,8 +359,7 @@ def cnn(student, draw):
         count = sum(p.numel() for p in parameters)
         expect(count <= MAX_PARAMETERS,
                f"the network has {count:,} parameters; at most {MAX_PARAMETERS:,} are allowed")
-        test = load_mnist(train=False)
-        images, labels = image_tensors(test)
-        dataset = student.module("course_utils.load_mnist").invoke((), {"train": False}, keep=True).value
-        accuracy = judged_accuracy(student, model, kernel_images(student, dataset, images), labels)
+        images, labels = image_tensors(load_mnist(train=False))
+        accuracy = judged_accuracy(student, model, kernel_test_images(student, "load_mnist", images,
+                                                                      "the MNIST test images"), labels)
         expect(accuracy >= MIN_ACCURACY, f"test accuracy {accuracy:.2%}; at least {MIN_ACCURACY:.1%} is required")

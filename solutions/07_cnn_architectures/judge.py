@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torchvision import models
 
 from course_grading.judge import Judge, case, expect, expect_close, expect_equal, expect_tensor, fail
-from course_grading.remote import Remote
+from course_grading.trained import judged_accuracy, kernel_test_images, train_in_kernel
 from course_utils import image_tensors, load_fashion_mnist
 
 judge = Judge()
@@ -92,9 +92,10 @@ class RefInverted(nn.Module):
         return z + x if self.residual else z
 
 
-def parameter_count(make: Callable[[], nn.Module]) -> int:
+def parameter_count(make: Callable[..., nn.Module], *args: Any, **kwargs: Any) -> int:
+    """The parameters of `make(*args, **kwargs)`, built on the meta device (no memory, no time)."""
     with torch.device("meta"):
-        return sum(p.numel() for p in make().parameters())
+        return sum(p.numel() for p in make(*args, **kwargs).parameters())
 
 
 def random_state(draw, reference: nn.Module) -> dict[str, torch.Tensor]:
@@ -228,14 +229,14 @@ def preact_settings(draw) -> list[tuple[tuple, dict]]:
 def preact(student, draw):
     with case("the visible examples"):
         for args, kwargs in [((4, 4), {}), ((4, 8, 2), {}), ((4, 4), {"stride": 2})]:
-            want = parameter_count(lambda: RefPreAct(*args, **kwargs))
+            want = parameter_count(RefPreAct, *args, **kwargs)
             check_formula(student, "preact_block_params", args, kwargs, want, {})
     for _ in range(8):
         c_in, c_out, stride = draw.int(1, 512), draw.int(1, 512), draw.choice((1, 2))
         if draw.int(0, 1):
             c_out = c_in
         with case("preact_block_params", c_in=c_in, c_out=c_out, stride=stride):
-            want = parameter_count(lambda: RefPreAct(c_in, c_out, stride))
+            want = parameter_count(RefPreAct, c_in, c_out, stride)
             wrong = want - c_in * c_out if stride == 2 and c_in == c_out else want
             check_formula(student, "preact_block_params", (c_in, c_out), {"stride": stride}, want,
                           {PREACT_COUNT_MISTAKE: wrong} if wrong != want else {})
@@ -250,7 +251,8 @@ def preact(student, draw):
 
 # ---------------------------------------------------------------- Part 2
 
-GROUPS_IGNORED = "the grouped 3×3 convolution is counted as if it were not grouped (9·width² instead of 9·width²/groups)"
+GROUPS_IGNORED = ("the grouped 3×3 convolution is counted as if it were not grouped "
+                  "(9·width² instead of 9·width²/groups)")
 BOTTLENECK_MISTAKE = "the ReLU is applied before the addition instead of after it"
 
 
@@ -276,16 +278,16 @@ def bottleneck(student, draw):
     with case("the visible examples"):
         for args, kwargs in [((8, 4), {}), ((8, 4), {"groups": 2}), ((8, 4), {"stride": 2}), ((8, 4), {"expansion": 4}),
                              ((256, 64), {"expansion": 4}), ((256, 128), {"groups": 32})]:
-            want = parameter_count(lambda: bottleneck_reference(args, kwargs))
-            ungrouped = parameter_count(lambda: bottleneck_reference(args, {**kwargs, "groups": 1}))
+            want = parameter_count(bottleneck_reference, args, kwargs)
+            ungrouped = parameter_count(bottleneck_reference, args, {**kwargs, "groups": 1})
             check_formula(student, "bottleneck_params", args, kwargs, want,
                           {GROUPS_IGNORED: ungrouped} if ungrouped != want else {})
     settings = [bottleneck_setting(draw, True) for _ in range(8)]
     settings.append(((draw.int(1, 64), 4 * draw.int(1, 16)), {"stride": 2, "expansion": 2, "groups": 4}))
     for args, kwargs in settings:
         with case("bottleneck_params", args=args, **kwargs):
-            want = parameter_count(lambda: bottleneck_reference(args, kwargs))
-            ungrouped = parameter_count(lambda: bottleneck_reference(args, {**kwargs, "groups": 1}))
+            want = parameter_count(bottleneck_reference, args, kwargs)
+            ungrouped = parameter_count(bottleneck_reference, args, {**kwargs, "groups": 1})
             check_formula(student, "bottleneck_params", args, kwargs, want,
                           {GROUPS_IGNORED: ungrouped} if ungrouped != want else {})
     small = [bottleneck_setting(draw, False) for _ in range(5)]
@@ -318,13 +320,13 @@ def inverted(student, draw):
     with case("the visible examples"):
         for args, kwargs in [((2, 3), {"expand_ratio": 2}), ((4, 4), {"expand_ratio": 1}),
                              ((16, 24), {"stride": 2, "expand_ratio": 6}), ((32, 16), {"expand_ratio": 1})]:
-            want = parameter_count(lambda: RefInverted(*args, **kwargs))
+            want = parameter_count(RefInverted, *args, **kwargs)
             check_formula(student, "inverted_residual_params", args, kwargs, want, {})
     settings = [inverted_setting(draw, True) for _ in range(7)]
     settings.append(((draw.int(1, 160), draw.int(1, 160)), {"stride": 1, "expand_ratio": 1}))
     for args, kwargs in settings:
         with case("inverted_residual_params", args=args, **kwargs):
-            want = parameter_count(lambda: RefInverted(*args, **kwargs))
+            want = parameter_count(RefInverted, *args, **kwargs)
             c_in = args[0]
             mistakes = {EXPANSION_COUNTED: want + c_in * c_in + 2 * c_in} if kwargs.get("expand_ratio") == 1 else {}
             check_formula(student, "inverted_residual_params", args, kwargs, want, mistakes)
@@ -439,11 +441,12 @@ def random_spec(draw) -> tuple[list, tuple[int, ...]]:
 
 @judge.part("test_costs")
 def costs(student, draw):
-    visible = [("Conv2d", (1, 2, 3), {"padding": 1}), ("ReLU", (), {}), ("Conv2d", (2, 4, 3), {"stride": 2, "groups": 2}),
+    visible = [("Conv2d", (1, 2, 3), {"padding": 1}), ("ReLU", (), {}),
+               ("Conv2d", (2, 4, 3), {"stride": 2, "groups": 2}),
                ("Flatten", (), {}), ("Linear", (16, 3), {})]
     with case("the visible example: conv, grouped conv, linear on a 1x6x6 image"):
         check_costs(student, kernel_module(student, visible), local_module(visible), (1, 6, 6))
-    for number in range(2):
+    for _ in range(2):
         spec, size = random_spec(draw)
         with case("a small random model", layers=[f"{n}{a}" for n, a, _ in spec if n in ("Conv2d", "Linear")],
                   input_size=size):
@@ -477,53 +480,12 @@ BLOCK_TYPES = {"__main__.PreActBlock", "__main__.Bottleneck", "__main__.Inverted
                "torchvision.models.resnet.BasicBlock"}
 
 
-def kernel_images(student, dataset, expected: torch.Tensor):
-    """A handle to the standardised test images as the kernel's course_utils loads them, after checking them
-    value for value against the judge's own copy (sending 10,000 images in is slow)."""
-    loaded = student.module("course_utils.image_tensors").invoke((dataset,), keep=True).value
-    images = student.module("operator.getitem").invoke((loaded, 0), keep=True).value
-    expect_equal(images.attr("data"), expected, "the Fashion-MNIST test images as your notebook loads them "
-                                                "(they must be the grader's own)")
-    return images
-
-
-def judged_accuracy(student, model, images, labels: torch.Tensor, chunk: int = 2500) -> float:
-    """The fraction of `labels` that the kernel's `model` (in eval mode) predicts, computed here."""
-    model.attr("eval")()
-    parameters = student.module("builtins.list")(model.attr("parameters")())
-    device = getattr(parameters[0], "kernel_device", "cpu") if parameters else "cpu"
-    narrow, move = student.module("torch.narrow"), student.module("torch.Tensor").attr("to")
-    correct = 0
-    for start in range(0, len(labels), chunk):
-        size = min(chunk, len(labels) - start)
-        batch = narrow.invoke((images, 0, start, size), keep=True).value
-        if device != "cpu":
-            batch = move.invoke((batch, device), keep=True).value
-        logits = model.invoke((batch,), no_grad=True).value
-        expect_tensor(logits, "the model's output", shape=(size, 10))
-        correct += int((logits.float().argmax(dim=1) == labels[start:start + size]).sum())
-    return correct / len(labels)
-
-
-def is_module(student, value) -> bool:
-    return student.module("builtins.isinstance")(value, student.module("torch.nn.Module")) is True
-
-
-def _kind(value) -> str:
-    return getattr(value, "type_name", type(value).__name__).rsplit(".", 1)[-1]
-
-
 @judge.part("test_resnet")
 def resnet(student, draw):
     seed = draw.new_seed()
     with case("train_resnet on a seed of the grader's", seed=seed):
-        with student.timer() as clock:
-            model = student.train_resnet.invoke((seed,), keep=True, timeout=WALL_TIMEOUT).value
-        seconds = min(clock.wall, clock.cpu) if clock.cpu is not None else clock.wall
-        cpu = f", {clock.cpu:.0f} s of CPU time" if clock.cpu is not None else ""
-        expect(seconds <= LIMIT_SECONDS, f"training took {clock.wall:.0f} s here{cpu}; aim for about {AIM_SECONDS} s "
-                                         f"on a laptop (the grader fails only more than {LIMIT_SECONDS} s)")
-        expect(is_module(student, model), f"train_resnet(seed) should return the trained nn.Module, got a {_kind(model)}")
+        model = train_in_kernel(student, "train_resnet", seed, aim_s=AIM_SECONDS, limit_s=LIMIT_SECONDS,
+                                timeout_s=WALL_TIMEOUT)
         kinds = [m.type_name for m in student.module("builtins.list")(model.attr("modules")())]
         blocks = sum(kind in BLOCK_TYPES for kind in kinds)
         expect(blocks >= 2, f"the network has {blocks} residual block(s) of PreActBlock, Bottleneck, InvertedResidual "
@@ -531,8 +493,7 @@ def resnet(student, draw):
         parameters = student.module("builtins.list")(model.attr("parameters")())
         count = sum(p.numel() for p in parameters)
         expect(count <= MAX_PARAMETERS, f"the network has {count:,} parameters; at most {MAX_PARAMETERS:,} are allowed")
-        test = load_fashion_mnist(train=False)
-        images, labels = image_tensors(test)
-        dataset = student.module("course_utils.load_fashion_mnist").invoke((), {"train": False}, keep=True).value
-        accuracy = judged_accuracy(student, model, kernel_images(student, dataset, images), labels)
+        images, labels = image_tensors(load_fashion_mnist(train=False))
+        accuracy = judged_accuracy(student, model, kernel_test_images(student, "load_fashion_mnist", images,
+                                                                      "the Fashion-MNIST test images"), labels)
         expect(accuracy >= MIN_ACCURACY, f"test accuracy {accuracy:.2%}; at least {MIN_ACCURACY:.0%} is required")

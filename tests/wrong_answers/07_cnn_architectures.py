@@ -77,7 +77,8 @@ def inverted_residual_params(c_in, c_out, stride=1, expand_ratio=6):
             params, macs = costs.get(name, (n_params(layer), 0))
             costs[name] = (params, macs + output.numel() * fan_in)
         return hook
-    handles = [m.register_forward_hook(record(n)) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    handles = [m.register_forward_hook(record(n)) for n, m in model.named_modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
         with torch.no_grad():
             model(torch.zeros(1, *input_size))
@@ -90,7 +91,8 @@ def inverted_residual_params(c_in, c_out, stride=1, expand_ratio=6):
 # What the judge's feedback must name for each of them (test cell grade id -> the mistake it reports).
 MISTAKES = {
     "test_preact": "the shortcut has no projection when the shape changes (a stride or a change of channels)",
-    "test_bottleneck": "the grouped 3×3 convolution is counted as if it were not grouped (9·width² instead of 9·width²/groups)",
+    "test_bottleneck": ("the grouped 3×3 convolution is counted as if it were not grouped "
+                        "(9·width² instead of 9·width²/groups)"),
     "test_inverted": "an activation follows the projection (the bottleneck must stay linear)",
     "test_costs": "the groups of a convolution are ignored (a depthwise convolution counted like a full one)",
 }
