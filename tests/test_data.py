@@ -1,9 +1,11 @@
 """Data staging from a mirror, checksums, clear errors, and in-memory batching."""
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -157,6 +159,18 @@ def test_a_complete_cache_is_read_without_taking_the_lock(mirror, empty_cache, n
 def test_tests_cannot_download():
     with pytest.raises(pytest.fail.Exception, match="never use the network"):
         urllib.request.urlopen("https://example.com/")
+
+
+def test_tests_can_reach_servers_they_started_on_this_machine():
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        thread.join(timeout=10)
+        server.server_close()
 
 
 def test_unavailable_data_is_one_clear_paragraph_and_no_partial_files(empty_cache, no_course_env):

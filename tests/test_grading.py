@@ -143,3 +143,11 @@ def test_the_submission_secret_goes_next_to_the_feedback_never_through_a_link(tm
         carry_submission_secret(tmp_path, "a1", student)
     assert (tmp_path / "feedback" / "alice" / "a1" / SECRET).read_text() == "0123abcd"
     assert not (tmp_path / "feedback" / "mallory" / "a1" / SECRET).exists()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_judge_line_equals_a_line_of_the_reference_answers(assignment):
+    """Feedback shows a student's own code: a judge line that equals a line of the reference answers would look
+    like judge code leaking into the feedback of every student who wrote that line (and the leak check fails)."""
+    shared = secret_lines(assignment, answers=False) & secret_lines(assignment, judge=False)
+    assert not shared, f"rename these lines in solutions/{assignment}/judge.py: {sorted(shared)}"

@@ -331,14 +331,14 @@ def rmsprop_update(p: torch.Tensor, grad: torch.Tensor, state: dict, h: dict, op
     g = grad.add(p, alpha=wd) if wd != 0 else grad
     if "square_avg" not in state:
         state["square_avg"] = opt.new_state(p)
-    v = state["square_avg"]
+    avg_sq = state["square_avg"]
     if mistake == "no 1 - alpha":
-        v.mul_(alpha).addcmul_(g, g)
+        avg_sq.mul_(alpha).addcmul_(g, g)
     elif mistake == "alpha swapped":
-        v.mul_(1 - alpha).addcmul_(g, g, value=alpha)
+        avg_sq.mul_(1 - alpha).addcmul_(g, g, value=alpha)
     else:
-        v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
-    denom = (v + h["eps"]).sqrt() if mistake == "eps inside" else v.sqrt().add(h["eps"])
+        avg_sq.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+    denom = (avg_sq + h["eps"]).sqrt() if mistake == "eps inside" else avg_sq.sqrt().add(h["eps"])
     p.addcdiv_(g, denom, value=-h["lr"])
 
 
@@ -351,16 +351,16 @@ def adam_update(p: torch.Tensor, grad: torch.Tensor, state: dict, h: dict, opt: 
     if mistake == "decoupled" and wd != 0:
         p.mul_(1 - lr * wd)
     g = grad.add(p, alpha=wd) if wd != 0 and mistake != "decoupled" else grad
-    m, v = state["exp_avg"], state["exp_avg_sq"]
-    m.mul_(beta1).add_(g, alpha=1 - beta1)
-    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    first, second = state["exp_avg"], state["exp_avg_sq"]
+    first.mul_(beta1).add_(g, alpha=1 - beta1)
+    second.mul_(beta2).addcmul_(g, g, value=1 - beta2)
     bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
     if mistake == "no bias correction":
-        p.addcdiv_(m, v.sqrt().add(eps), value=-lr)
+        p.addcdiv_(first, second.sqrt().add(eps), value=-lr)
     elif mistake == "correction outside sqrt":
-        p.addcdiv_(m, (v.sqrt() / bc2).add_(eps), value=-lr / bc1)
+        p.addcdiv_(first, (second.sqrt() / bc2).add_(eps), value=-lr / bc1)
     else:
-        p.addcdiv_(m, (v.sqrt() / math.sqrt(bc2)).add_(eps), value=-lr / bc1)
+        p.addcdiv_(first, (second.sqrt() / math.sqrt(bc2)).add_(eps), value=-lr / bc1)
 
 
 GENERIC_MISTAKES = {
@@ -896,15 +896,15 @@ def ref_steps(make: Callable, tol: float, max_steps: int, loss_fn: Callable, x0:
     """(what steps_to_reach returns, how many optimizer steps it takes); with a catalogued mistake if given."""
     x = x0.clone().requires_grad_(True)
     optimizer, steps = make([x]), 0
-    for t in range(max_steps + 1):
-        if mistake == "no final check" and t == max_steps:
+    for step in range(max_steps + 1):
+        if mistake == "no final check" and step == max_steps:
             return None, steps
         loss = loss_fn(x)
         if not math.isfinite(loss.item()) and mistake != "no divergence check":
             return None, steps
         if loss.item() < tol:
-            return t, steps
-        if t == max_steps:
+            return step, steps
+        if step == max_steps:
             return None, steps
         optimizer.zero_grad()
         loss.backward()
