@@ -91,7 +91,7 @@ class GradedAssignment:
         assert judge and answers, "each assignment has answers and a judge"
         for student in batch.rows:
             text = batch.feedback(student)
-            assert text, f"no feedback for {student}"
+            assert text, f"no feedback for {student}: {batch.rows[student]}"
             leaked = [line for line in judge if line in text]
             if student in ("untouched", self.attack):  # the others submitted (mostly) the reference answers
                 leaked += [line for line in answers if line in text]
