@@ -413,9 +413,9 @@ def random_model(student, draw, shared: bool = False):
 def reference_penalty(model: nn.Module, l1: float, l2: float, include_bias: bool, selected=None):
     """(value, [gradient per parameter]) in float64; `selected` overrides which parameters count."""
     value, grads = 0.0, []
-    for name, parameter in model.named_parameters():
-        w = parameter.detach().double()
-        counts = selected(name, parameter) if selected else (include_bias or w.dim() >= 2)
+    for name, tensor in model.named_parameters():
+        w = tensor.detach().double()
+        counts = selected(name, tensor) if selected else (include_bias or w.dim() >= 2)
         if counts:
             value += l1 * w.abs().sum().item() + 0.5 * l2 * (w * w).sum().item()
             grads.append(l1 * torch.sign(w) + l2 * w)

@@ -320,9 +320,8 @@ class InvertedResidual(nn.Module):
         if expand_ratio != 1:
             self.expand = nn.Sequential(nn.Conv2d(c_in, hidden, kernel_size=1, bias=False), nn.BatchNorm2d(hidden),
                                         nn.ReLU6())
-        self.depthwise = nn.Sequential(
-            nn.Conv2d(hidden, hidden, kernel_size=3, stride=stride, padding=1, groups=hidden, bias=False),
-            nn.BatchNorm2d(hidden), nn.ReLU6())
+        depthwise = nn.Conv2d(hidden, hidden, kernel_size=3, stride=stride, padding=1, groups=hidden, bias=False)
+        self.depthwise = nn.Sequential(depthwise, nn.BatchNorm2d(hidden), nn.ReLU6())
         self.project = nn.Sequential(nn.Conv2d(hidden, c_out, kernel_size=1, bias=False), nn.BatchNorm2d(c_out))
         self.use_shortcut = stride == 1 and c_in == c_out
         ### END SOLUTION
