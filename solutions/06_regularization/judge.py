@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from course_grading.judge import (Judge, case, expect, expect_close, expect_equal, expect_no_ops, expect_tensor, fail,
                                   kernel_type)
 from course_grading.remote import StudentRaised
+from course_grading.trained import judged_accuracy
 from course_utils import image_tensors, load_fashion_mnist
 from course_utils.testing import implementations
 
@@ -529,23 +530,6 @@ def kernel_images(student, dataset, limit: int | None, expected: torch.Tensor):
     expect_equal(images.attr("data"), expected, "the Fashion-MNIST images as your notebook loads them "
                                                 "(they must be the grader's own)")
     return images
-
-
-def judged_accuracy(student, model, images, labels: torch.Tensor, chunk: int = 2500) -> float:
-    model.attr("eval")()
-    parameters = student.module("builtins.list")(model.attr("parameters")())
-    device = getattr(parameters[0], "kernel_device", "cpu") if parameters else "cpu"
-    narrow, move = student.module("torch.narrow"), student.module("torch.Tensor").attr("to")
-    correct = 0
-    for start in range(0, len(labels), chunk):
-        size = min(chunk, len(labels) - start)
-        batch = narrow.invoke((images, 0, start, size), keep=True).value
-        if device != "cpu":
-            batch = move.invoke((batch, device), keep=True).value
-        logits = model.invoke((batch,), no_grad=True).value
-        expect_tensor(logits, "the model's output", shape=(size, 10))
-        correct += int((logits.float().argmax(dim=1) == labels[start:start + size]).sum())
-    return correct / len(labels)
 
 
 @judge.part("test_experiment")
