@@ -21,6 +21,7 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
@@ -163,28 +164,23 @@ class JudgedExecute(SandboxedExecute):
 def keep_only_notebooks(folder: Path) -> list[str]:
     """Remove everything but the notebooks from the folder the kernel will run in (nbgrader copies a
     submission's other files there, following links); return what was removed. Only notebooks are graded."""
-    removed = []
-    for entry in sorted(os.listdir(folder)):
-        path = folder / entry
-        mode = os.lstat(path).st_mode
-        if stat.S_ISREG(mode) and (entry.endswith(".ipynb") or entry == "timestamp.txt"):
-            continue
-        if stat.S_ISDIR(mode):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
-        removed.append(entry)
-    return removed
+    return _remove_all_but(folder, lambda entry: entry.endswith(".ipynb") or entry == "timestamp.txt")
 
 
 def remove_new_files(folder: Path, kept: set[str]) -> list[str]:
     """After the kernel: delete everything it left in `folder` except the regular files in `kept` (the
     notebooks), never following a link, so nbgrader's permission and feedback steps see nothing else."""
+    return _remove_all_but(folder, kept.__contains__)
+
+
+def _remove_all_but(folder: Path, keep: Callable[[str], bool]) -> list[str]:
+    """Delete every entry of `folder` except the regular files whose names `keep` accepts; links are removed,
+    never followed. Returns the names removed."""
     removed = []
     for entry in sorted(os.listdir(folder)):
         path = folder / entry
         mode = os.lstat(path).st_mode
-        if entry in kept and stat.S_ISREG(mode):
+        if stat.S_ISREG(mode) and keep(entry):
             continue
         if stat.S_ISDIR(mode):
             shutil.rmtree(path)

@@ -190,3 +190,19 @@ def test_parallel_kernels_never_ask_for_more_math_threads_than_cores():
     assert kernel_threads(1, {"OMP_NUM_THREADS": "1"}) == 1
     assert kernel_threads(1, {"OMP_NUM_THREADS": str(cores + 8)}) == cores
     assert kernel_threads(1, {"OMP_NUM_THREADS": "many"}) == cores
+
+
+def test_only_notebooks_are_kept_and_links_are_removed_not_followed(tmp_path):
+    from course_grading.execute import keep_only_notebooks, remove_new_files
+    outside = tmp_path / "outside.txt"
+    outside.write_text("the instructor's file")
+    folder = tmp_path / "submission"
+    (folder / "helpers").mkdir(parents=True)
+    for name in ("a.ipynb", "timestamp.txt", "helper.py"):
+        (folder / name).write_text("{}")
+    (folder / "link.ipynb").symlink_to(outside)
+    assert keep_only_notebooks(folder) == ["helper.py", "helpers", "link.ipynb"]
+    assert sorted(os.listdir(folder)) == ["a.ipynb", "timestamp.txt"] and outside.exists()
+    (folder / "new.png").write_text("")
+    assert remove_new_files(folder, {"a.ipynb"}) == ["new.png", "timestamp.txt"]
+    assert os.listdir(folder) == ["a.ipynb"]
