@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ["environment.yml", "course", "START_HERE.ipynb"]
 FOLDERS = ["assignments", "course_utils", "binder", "jupyter_config"]
-SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.pct.py", "judge.py")
+# jupyter_config/hub/ configures the hub's servers (nbgrader's exchange): it belongs to the deployment, not to students.
+SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.pct.py", "judge.py", "hub")
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
 
