@@ -1,6 +1,7 @@
 """Where data lives: one writable cache and optional read-only mirrors of data and weights (no heavy imports here)."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -35,3 +36,12 @@ def weights_mirror_dir() -> Path | None:
     """The read-only folder of torch hub weight files named by $COURSE_WEIGHTS_MIRROR, if any."""
     value = os.environ.get(WEIGHTS_MIRROR_ENV)
     return Path(value).expanduser() if value else None
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks (checkpoints, weight files, text data)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

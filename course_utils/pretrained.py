@@ -16,7 +16,6 @@ against the hash prefix in its name, so torchvision finds it and never touches t
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ from torch import nn
 from torchvision.models import WeightsEnum
 
 from .architectures import ARCHITECTURES
-from .paths import WEIGHTS_MIRROR_ENV, weights_mirror_dir
+from .paths import WEIGHTS_MIRROR_ENV, sha256_of, weights_mirror_dir
 
 CHECKPOINT_DIR = Path(__file__).resolve().with_name("checkpoints")
 MANIFEST = CHECKPOINT_DIR / "manifest.json"
@@ -89,14 +88,6 @@ def checkpoint_info(name: str) -> Checkpoint:
         raise CheckpointUnavailable(f"There is no course checkpoint called {name!r}. The registered ones are "
                                     f"{', '.join(sorted(registered))} (see {MANIFEST}).")
     return registered[name]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verified_path(checkpoint: Checkpoint) -> Path:

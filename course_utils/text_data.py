@@ -9,14 +9,13 @@ at the cache, never at the mirror itself, so the code path is the same online an
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import secrets
 import urllib.request
 from pathlib import Path
 
-from .paths import DATA_DIR_ENV, MIRROR_ENV, DatasetUnavailable, data_root, mirror_dir
+from .paths import DATA_DIR_ENV, MIRROR_ENV, DatasetUnavailable, data_root, mirror_dir, sha256_of
 
 # NLTK package id -> (its archive inside nltk_data/, SHA-256 of the mirror's copy).
 NLTK_PACKAGES: dict[str, tuple[str, str]] = {
@@ -44,14 +43,6 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "https://raw.githubusercontent.com/attatrol/data_sources/c7958eb325e371b4e31792815fcf5f80d85d2878/onegin.txt",
         "2990bb79495c017175794596e9b5f98e9e10cf569197e4c561bdd9a2853fb948"),
 }
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _has_checksum(path: Path, sha256: str) -> bool:
