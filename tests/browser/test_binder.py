@@ -8,12 +8,16 @@ by pip, postBuild run in it, and `binder/start jupyter notebook` serving a copy 
 
 Not reproduced: conda itself (the Python, pip and the base Jupyter packages repo2docker puts under the pip
 lines), the Docker image, the 2 GB memory limit. When PyTorch's CPU wheel index cannot be reached, the same
-PyTorch releases are installed from PyPI instead (their default build), and a warning says so.
+PyTorch releases come from PyPI instead (their default build), and a warning says so: when this test run's own
+environment already holds exactly those releases, their files are linked into the new environment rather than
+unpacking the same 5 GB of wheels again; pip then installs the rest of the `pip:` lines around them.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +27,9 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from .lab import JupyterLab
 from .servers import ROOT, copy_course, jupyter_environment, start_jupyter
@@ -50,6 +57,57 @@ def pip_install(env: Path, requirements: list[str], log: Path) -> subprocess.Com
                                "-r", str(file)], stdout=out, stderr=subprocess.STDOUT, text=True)
 
 
+def runtime_closure(names: list[str]) -> dict[str, importlib.metadata.Distribution]:
+    """The installed distributions `names` need at run time, themselves included (extras followed)."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [(canonicalize_name(name), frozenset()) for name in names]
+    while todo:
+        key, extras = todo.pop()
+        if (key, extras) in seen:
+            continue
+        seen.add((key, extras))
+        found[key] = dist = importlib.metadata.distribution(key)
+        for requirement in map(Requirement, dist.requires or []):
+            if requirement.marker is None or any(requirement.marker.evaluate({"extra": extra})
+                                                 for extra in {"", *extras}):
+                todo.append((canonicalize_name(requirement.name), frozenset(requirement.extras)))
+    return found
+
+
+def pinned_releases_installed_here(requirements: list[str]) -> list[str] | None:
+    """The names of the pinned PyTorch packages when this interpreter has exactly those releases, else None."""
+    pins = {Requirement(line).name: Requirement(line) for line in requirements if re.match(r"torch(vision)?==", line)}
+    try:
+        installed = {name: Version(importlib.metadata.version(name)).public for name in pins}
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return list(pins) if all(pin.specifier.contains(installed[name]) for name, pin in pins.items()) else None
+
+
+def link_distributions(dists: list[importlib.metadata.Distribution], env: Path) -> None:
+    """Put these installed distributions' files (not their scripts) into `env`'s site-packages, except those
+    `env` already has (pip, setuptools): hard links where the file system allows, copies elsewhere.
+    Directories are the new environment's own."""
+    site = Path(subprocess.run([str(env / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path("
+                                "'purelib'))"], capture_output=True, text=True, check=True).stdout.strip())
+    present = {canonicalize_name(d.metadata["Name"]) for d in importlib.metadata.distributions(path=[str(site)])}
+    for dist in dists:
+        if canonicalize_name(dist.metadata["Name"]) in present:
+            continue
+        for entry in dist.files or []:
+            if entry.parts[0] == "..":
+                continue
+            source, target = Path(dist.locate_file(entry)), site / entry
+            if not source.is_file():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+
+
 def build_binder_environment(course: Path, env: Path, log: Path) -> bool:
     """Create the environment Binder would; True when PyTorch came from its CPU index (as on Binder)."""
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
@@ -60,6 +118,9 @@ def build_binder_environment(course: Path, env: Path, log: Path) -> bool:
     warnings.warn("binder/environment.yml did not install as written (is PyTorch's CPU wheel index reachable?); "
                   f"installed the same releases from PyPI instead: {[r for r in fallback if r not in requirements]}",
                   stacklevel=1)
+    pytorch = pinned_releases_installed_here(fallback)
+    if pytorch:
+        link_distributions(list(runtime_closure(pytorch).values()), env)
     result = pip_install(env, fallback, log)
     assert result.returncode == 0, f"binder's packages do not install:\n{log.read_text()[-4000:]}"
     return False
