@@ -27,6 +27,7 @@ ROTATING_ATTACKS = {
     "cheat_globals": "globals().update({k: (lambda *a, **k: None) for k in list(globals()) if k.startswith('_')})",
     "cheat_excepthook": "import sys\nsys.excepthook = lambda *a: None",
 }
+pytestmark = pytest.mark.grading
 
 
 def test_every_assignment_has_wrong_answers_and_named_mistakes():

@@ -108,7 +108,7 @@ def batch(tmp_path_factory):
     return result
 
 
-pytestmark = needs_bwrap
+pytestmark = [needs_bwrap, pytest.mark.grading]
 
 
 def test_the_batch_completes_with_a_row_per_student(batch):
