@@ -16,7 +16,8 @@ import math
 import os
 import random
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -182,6 +183,26 @@ def assert_close(actual: Any, expected: Any, atol: float = 1e-6, rtol: float = 1
                                  f"got {[float(f'{g:.6g}') for g in got]} (tolerance atol={atol}, rtol={rtol})")
         raise AssertionError(f"{name} differs from the expected value: element {where} is {got[where]!r}, "
                              f"expected {want[where]!r} (tolerance atol={atol}, rtol={rtol})")
+
+
+def timed_training(train: Callable[[int], Any], seed: int = 0, aim_s: float = 60,
+                   limit_s: float = 180) -> tuple[torch.nn.Module, float]:
+    """Call `train(seed)` as the grader does: it must return an nn.Module; prints the time, warns past `aim_s`
+    and fails past `limit_s` (on a busy machine the CPU time counts, with several threads the wall-clock time).
+    Returns the model and the wall-clock seconds."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    model = train(seed)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    name = getattr(train, "__name__", "train")
+    if not isinstance(model, torch.nn.Module):
+        raise AssertionError(f"{name}(seed) should return the trained nn.Module, got {type(model).__name__}")
+    print(f"{name}({seed}) trained in {seconds:.1f} s ({cpu_seconds:.1f} s of CPU time)")
+    if seconds > aim_s:
+        print(f"warning: training took {seconds:.1f} s here; aim for about {aim_s:.0f} s or less on your machine")
+    if min(seconds, cpu_seconds) > limit_s:
+        raise AssertionError(f"training took {seconds:.1f} s ({cpu_seconds:.1f} s of CPU time); the grader fails "
+                             f"more than {limit_s:.0f} s")
+    return model, seconds
 
 
 @torch.no_grad()

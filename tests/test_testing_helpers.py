@@ -103,3 +103,20 @@ def test_trace_and_check_closure_on_plain_sgd():
     assert T.trace(torch.optim.SGD([p], lr=0.1), p, [1.0, 1.0]) == pytest.approx([0.9, 0.8])
     w = torch.tensor([3.0], requires_grad=True)
     T.check_closure(torch.optim.SGD([w], lr=0.1), w)
+
+
+def test_timed_training_returns_the_model_and_holds_the_graders_limits(capsys):
+    def train_fast(seed):
+        return nn.Linear(seed + 1, 1)
+
+    model, seconds = T.timed_training(train_fast, seed=2, aim_s=0.0, limit_s=60)
+    assert isinstance(model, nn.Linear) and model.in_features == 3 and seconds >= 0
+    out = capsys.readouterr().out
+    assert "train_fast(2) trained in" in out and "warning: training took" in out
+    def train_nothing(seed):
+        return "not a model"
+
+    with pytest.raises(AssertionError, match="train_nothing\\(seed\\) should return the trained nn.Module, got str"):
+        T.timed_training(train_nothing)
+    with pytest.raises(AssertionError, match="the grader fails more than 0 s"):
+        T.timed_training(lambda seed: [sum(range(10**5)), nn.Linear(1, 1)][1], limit_s=0.0)
