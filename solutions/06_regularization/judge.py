@@ -322,7 +322,8 @@ def dropout(student, draw):
             check_mask(x, y, p, dtype)
             (grad,) = kernel.grad(out, x_in, ones_like.invoke((out,), keep=True).value)
             expect_tensor(grad, "the gradient w.r.t. x", dtype=dtype, shape=shape)
-            expect_close(grad.double(), (y != 0).double() / (1 - p),
+            seen = x != 0  # where torch.randn drew an exact 0 (about once in 10^7), y cannot show the mask
+            expect_close(grad.double()[seen], ((y != 0).double() / (1 - p))[seen],
                          "the gradient w.r.t. x (the mask divided by 1 - p)", atol=0, rtol=HALF_TOLERANCE[dtype])
             expect_equal(x_in.attr("data"), x, "x after the call (do not modify the input)")
             again = layer.invoke((x_in,)).value
