@@ -471,8 +471,9 @@ print("✓ Part 4: distillation_loss passes the visible tests")
 # **What is graded.** The grader draws five images per class from the training digits 5–9 with a seed of its
 # own, calls `adapt` on them under its clock (aim for a few seconds; it fails only more than two minutes on its
 # busy machine), trains `from_scratch` itself on the same images, and measures both on the test digits 5–9 in
-# eval mode. Your model must beat the baseline by at least **10 points** of accuracy. Five images per class vary a
-# lot from draw to draw, so aim for a larger margin. The test cell below does the same for one draw.
+# eval mode. Your model must beat the baseline by at least **5 points** of accuracy. Five images per class vary a
+# lot from draw to draw, and so does the baseline: aim for 15 points or more. The test cell below does the same for
+# one draw.
 
 # %% nbgrader={"grade": false, "grade_id": "target_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
 TARGET_DIGITS = [5, 6, 7, 8, 9]
@@ -541,7 +542,7 @@ model, seconds = T.timed_training(adapt_on_five_per_class, seed=0, aim_s=30, lim
 accuracy = T.accuracy(model, x_target_test, y_target_test, classes=5)
 baseline = T.accuracy(from_scratch(x_few, y_few, seed=0), x_target_test, y_target_test, classes=5)
 print(f"adapt: {accuracy:.2%} on {len(y_target_test):,} test digits 5-9; from scratch: {baseline:.2%}")
-assert accuracy >= baseline + 0.10, (f"{accuracy:.2%} is not 10 points above the from-scratch baseline {baseline:.2%}: "
+assert accuracy >= baseline + 0.05, (f"{accuracy:.2%} is not 5 points above the from-scratch baseline {baseline:.2%}: "
                                      "start from the pretrained network")
 
 print(f"✓ Part 5: {accuracy:.2%}, {accuracy - baseline:+.1%} over training from scratch, in {seconds:.1f} s")

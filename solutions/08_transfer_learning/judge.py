@@ -553,7 +553,7 @@ def distillation(student, draw):
         with case("gradients", shape=shape, T=t, alpha=alpha, reduction=reduction):
             z, v, y = distill_case(draw, shape, 2.0, torch.float64)
             want = distill_here(z, v, y, t, alpha, reduction)
-            grad_out = draw.randn(*want.shape, dtype=torch.float64)
+            grad_out = draw.randn(max(1, want.numel()), dtype=torch.float64).reshape(want.shape)
             z_ref = z.clone().requires_grad_(True)
             want_grad, = torch.autograd.grad(distill_here(z_ref, v, y, t, alpha, reduction), z_ref, grad_out)
             batch = student.batch()
@@ -576,22 +576,30 @@ def distillation(student, draw):
 # ---------------------------------------------------------------- Part 5
 
 AIM_SECONDS, LIMIT_SECONDS, WALL_TIMEOUT = 30, 120, 900
-MARGIN = 0.10
+MARGIN = 0.05  # the reference's margin was 0.11-0.22 over 12 draws
 DIGITS = [5, 6, 7, 8, 9]
 
 
-def scratch_baseline(x: torch.Tensor, y: torch.Tensor, seed: int) -> nn.Module:
-    """from_scratch of the notebook, here: resnet8_mnist04's architecture, random weights, 60 full-batch steps."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        net = build_model("resnet8_mnist04").train()
-        sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-        for _ in range(60):
-            step_loss = F.cross_entropy(net(x), y)
-            sgd.zero_grad()
-            step_loss.backward()
-            sgd.step()
-    return net.eval()
+def scratch_predictions(x: torch.Tensor, y: torch.Tensor, seed: int, test_images: torch.Tensor) -> torch.Tensor:
+    """from_scratch of the notebook, here (resnet8_mnist04's architecture, random weights, 60 full-batch steps):
+    its predictions on `test_images`."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: one thread is fastest, above all on a busy grader
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            net = build_model("resnet8_mnist04").train()
+            sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+            for _ in range(60):
+                step_loss = F.cross_entropy(net(x), y)
+                sgd.zero_grad()
+                step_loss.backward()
+                sgd.step()
+            net.eval()
+            with torch.no_grad():
+                return torch.cat([net(chunk).argmax(1) for chunk in test_images.split(1000)])
+    finally:
+        torch.set_num_threads(threads)
 
 
 def judged_digit_accuracy(student, model: Remote, images: Remote, labels: torch.Tensor, chunk: int = 2500) -> float:
@@ -636,10 +644,8 @@ def adapt(student, draw):
         index = torch.nonzero(keep).flatten()
         digits = student.module("torch.index_select").invoke((kernel_images, 0, index), keep=True).value
         accuracy = judged_digit_accuracy(student, model, digits, test_labels[keep] - DIGITS[0])
-        baseline_model = scratch_baseline(x, y, seed)
-        with torch.no_grad():
-            baseline = float((baseline_model(test_images[keep]).argmax(1) == test_labels[keep] - DIGITS[0]).float()
-                             .mean())
+        predictions = scratch_predictions(x, y, seed, test_images[keep])
+        baseline = float((predictions == test_labels[keep] - DIGITS[0]).float().mean())
         expect(accuracy >= baseline + MARGIN,
                f"test accuracy {accuracy:.2%} on the digits 5-9; the from-scratch baseline on the same images reaches "
                f"{baseline:.2%}, and at least {MARGIN:.0%} more is required")
