@@ -197,8 +197,8 @@ print("✓ Part 1: freeze and train_mode pass the visible tests")
 #   was frozen, and is in the old head's mode (training or eval).
 # - Change nothing else, and return the head's name in `model.named_modules()` (`"fc"`, `"classifier.3"`).
 #
-# `model.get_submodule(name)` finds a module by its name; `setattr(parent, "3", layer)` replaces the entry
-# `"3"` of an `nn.Sequential`.
+# `model.get_submodule(name)` finds a module by its name; `parent.add_module("3", layer)` replaces the child
+# called `"3"` (the entry 3 of an `nn.Sequential`, say) by `layer`.
 
 # %% nbgrader={"grade": false, "grade_id": "head", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def replace_head(model: nn.Module, num_classes: int) -> str:
@@ -213,7 +213,7 @@ def replace_head(model: nn.Module, num_classes: int) -> str:
     new_head = nn.Linear(old_head.in_features, num_classes, bias=old_head.bias is not None,
                          device=old_head.weight.device, dtype=old_head.weight.dtype)
     new_head.train(old_head.training)
-    setattr(model.get_submodule(parent_name), attribute, new_head)
+    model.get_submodule(parent_name).add_module(attribute, new_head)
     return head_name
     ### END SOLUTION
 

@@ -509,7 +509,8 @@ def distill_here(z: torch.Tensor, v: torch.Tensor, y: torch.Tensor, t: float, al
         scale /= z.shape[1]
     ce = F.cross_entropy(z / t if mistake == SOFT_CROSS_ENTROPY else z, y, reduction="none")
     loss = alpha * scale * kl + (1 - alpha) * ce
-    return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
+    reduced = {"none": loss, "sum": loss.sum(), "mean": loss.mean()}
+    return reduced[reduction]
 
 
 def distill_case(draw, shape: tuple[int, ...], scale: float, dtype: torch.dtype) -> tuple:

@@ -27,7 +27,7 @@ def train_mode(model):
     parent, _, child = name.rpartition(".")
     new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
     new.train(old.training)
-    setattr(model.get_submodule(parent), child, new)
+    model.get_submodule(parent).add_module(child, new)
     return name
 """,
     'groups': """NORMALIZATION = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
