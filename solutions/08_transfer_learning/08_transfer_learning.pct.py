@@ -198,7 +198,9 @@ print("✓ Part 1: freeze and train_mode pass the visible tests")
 # - Change nothing else, and return the head's name in `model.named_modules()` (`"fc"`, `"classifier.3"`).
 #
 # `model.get_submodule(name)` finds a module by its name; `parent.add_module("3", layer)` replaces the child
-# called `"3"` (the entry 3 of an `nn.Sequential`, say) by `layer`.
+# called `"3"` (the entry 3 of an `nn.Sequential`, say) by `layer`. (`setattr(parent, "3", layer)` does the
+# same, but the grader holds every submission that calls `setattr`, `exec`, `eval` and the like for a person
+# to read before it gets points: use `add_module`.)
 
 # %% nbgrader={"grade": false, "grade_id": "head", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def replace_head(model: nn.Module, num_classes: int) -> str:
