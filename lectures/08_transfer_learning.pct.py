@@ -322,7 +322,7 @@ def freeze_batchnorm(model: nn.Module, prefixes: tuple[str, ...] = ("",)) -> nn.
             parent, _, attribute = name.rpartition(".")
             frozen_bn = FrozenBatchNorm2d(module.num_features, eps=module.eps).to(module.weight.device)
             frozen_bn.load_state_dict(module.state_dict())  # its loader drops num_batches_tracked
-            setattr(model.get_submodule(parent), attribute, frozen_bn)
+            model.get_submodule(parent).add_module(attribute, frozen_bn)  # replaces the child of that name
     return model
 
 
