@@ -56,11 +56,13 @@ def _initialise_like_torchvision(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
-    """Linear layers `sizes[0] → sizes[1] → … → sizes[-1]` with `activation` between them (none after the last)."""
+def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module] = nn.ReLU, batch_norm: bool = False) -> nn.Sequential:
+    """Linear layers `sizes[0] → sizes[1] → … → sizes[-1]` with `activation` between them (none after the last),
+    and with `batch_norm` a BatchNorm1d before each activation."""
     layers: list[nn.Module] = []
     for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         if index:
+            layers += [nn.BatchNorm1d(n_in)] if batch_norm else []
             layers.append(activation())
         layers.append(nn.Linear(n_in, n_out))
     return nn.Sequential(*layers)
@@ -81,11 +83,12 @@ def mlp_autoencoder(latent_dim: int = 16, hidden: Sequence[int] = (512, 256), pi
 def mlp_gan(latent_dim: int = 64, hidden: Sequence[int] = (256, 512), pixels: int = 28 * 28) -> nn.ModuleDict:
     """An MLP `generator` (noise → one logit per pixel) and `discriminator` (flattened image → one logit).
 
-    Both use LeakyReLU(0.2), as in DCGAN's discriminator; the discriminator mirrors the generator's widths.
+    Both use LeakyReLU(0.2) and the generator BatchNorm, as in DCGAN; the discriminator mirrors the generator's
+    widths. Sample from the generator in eval mode (BatchNorm's running statistics).
     """
     def leaky() -> nn.Module:
         return nn.LeakyReLU(0.2)
-    return nn.ModuleDict({"generator": mlp([latent_dim, *hidden, pixels], leaky),
+    return nn.ModuleDict({"generator": mlp([latent_dim, *hidden, pixels], leaky, batch_norm=True),
                           "discriminator": nn.Sequential(nn.Flatten(), mlp([pixels, *reversed(hidden), 1], leaky))})
 
 
