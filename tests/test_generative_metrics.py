@@ -95,6 +95,15 @@ def test_the_one_nearest_neighbour_test_leaves_each_point_out():
     assert nearest_neighbour_accuracy(torch.tensor([[0.0], [1.0]]), torch.tensor([[10.0], [11.0]])) == 1.0
 
 
+def test_the_one_nearest_neighbour_test_is_the_same_across_chunks_of_rows():
+    a, b = correlated(1500, 3, seed=11), correlated(700, 3, seed=12, shift=0.3)  # more rows than one chunk
+    points = torch.cat([a, b])
+    distances = torch.cdist(points, points).fill_diagonal_(float("inf"))
+    labels = torch.cat([torch.zeros(len(a)), torch.ones(len(b))])
+    expected = (labels[distances.argmin(dim=1)] == labels).double().mean().item()
+    assert nearest_neighbour_accuracy(a, b) == pytest.approx(expected, abs=1e-12)
+
+
 def test_feature_sets_of_different_dimension_are_refused():
     with pytest.raises(ValueError, match="dimension"):
         frechet_distance(torch.randn(10, 3), torch.randn(10, 4))
