@@ -239,7 +239,8 @@ def write_atomically(state: dict[str, torch.Tensor], target: Path) -> None:
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     os.close(handle)
     try:
-        torch.save(state, name)
+        with open(name, "wb") as file:  # through a handle the zip's folder is "archive"; by path it would be named
+            torch.save(state, file)    # after the random temporary file, and no two runs would give the same bytes
         os.replace(name, target)
     finally:
         Path(name).unlink(missing_ok=True)
