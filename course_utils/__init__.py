@@ -7,9 +7,11 @@ Names are imported from their modules on first use, so `import course_utils` its
 import importlib
 
 _EXPORTS = {
-    "architectures": ["small_resnet"],
+    "architectures": ["mlp_autoencoder", "mlp_gan", "small_resnet"],
     "data": ["AugmentedLoader", "TensorLoader", "image_tensors", "load_fashion_mnist", "load_mnist", "select_classes"],
     "device": ["DeviceChoice", "choose_device", "get_device"],
+    "generative_metrics": ["frechet_distance", "gaussian_statistics", "nearest_neighbour_accuracy", "psd_sqrt",
+                           "trace_sqrt_product"],
     "draw": ["class_colors", "draw_scene", "show_scenes"],
     "paths": ["DatasetUnavailable", "data_root", "mirror_dir", "weights_mirror_dir"],
     "pretrained": ["CheckpointUnavailable", "WeightsUnavailable", "build_model", "checkpoint_info", "checkpoints",

@@ -1,4 +1,4 @@
-"""Architectures of the course's own checkpoints, assembled from torchvision's building blocks."""
+"""Architectures of the course's own checkpoints: ResNets from torchvision's blocks, MLP encoders/decoders and GANs."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -56,7 +56,45 @@ def _initialise_like_torchvision(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
+def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module] = nn.ReLU, batch_norm: bool = False) -> nn.Sequential:
+    """Linear layers `sizes[0] → sizes[1] → … → sizes[-1]` with `activation` between them (none after the last),
+    and with `batch_norm` a BatchNorm1d before each activation."""
+    layers: list[nn.Module] = []
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if index:
+            layers += [nn.BatchNorm1d(n_in)] if batch_norm else []
+            layers.append(activation())
+        layers.append(nn.Linear(n_in, n_out))
+    return nn.Sequential(*layers)
+
+
+def mlp_autoencoder(latent_dim: int = 16, hidden: Sequence[int] = (512, 256), pixels: int = 28 * 28,
+                    variational: bool = True) -> nn.ModuleDict:
+    """An MLP `encoder` (flattened image → code) and `decoder` (code → one logit per pixel), with no forward.
+
+    A variational encoder outputs `2 * latent_dim` numbers: the means μ, then the log-variances log σ². How the
+    code is sampled and what the loss is are up to the notebook that trains it (Lecture 11 writes both).
+    """
+    out = 2 * latent_dim if variational else latent_dim
+    return nn.ModuleDict({"encoder": nn.Sequential(nn.Flatten(), mlp([pixels, *hidden, out])),
+                          "decoder": mlp([latent_dim, *reversed(hidden), pixels])})
+
+
+def mlp_gan(latent_dim: int = 64, hidden: Sequence[int] = (256, 512), pixels: int = 28 * 28) -> nn.ModuleDict:
+    """An MLP `generator` (noise → one logit per pixel) and `discriminator` (flattened image → one logit).
+
+    Both use LeakyReLU(0.2) and the generator BatchNorm, as in DCGAN; the discriminator mirrors the generator's
+    widths. Sample from the generator in eval mode (BatchNorm's running statistics).
+    """
+    def leaky() -> nn.Module:
+        return nn.LeakyReLU(0.2)
+    return nn.ModuleDict({"generator": mlp([latent_dim, *hidden, pixels], leaky, batch_norm=True),
+                          "discriminator": nn.Sequential(nn.Flatten(), mlp([pixels, *reversed(hidden), 1], leaky))})
+
+
 # Architecture names used in course_utils/checkpoints/manifest.json. Add a builder here to register a new kind.
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "small_resnet": small_resnet,
+    "mlp_autoencoder": mlp_autoencoder,
+    "mlp_gan": mlp_gan,
 }

@@ -20,7 +20,7 @@ from course_utils.pretrained import (CheckpointUnavailable, WeightsUnavailable, 
                                      stage_torchvision_weights, torchvision_model)
 
 ROOT = Path(__file__).resolve().parents[1]
-NEEDED = {"resnet8_mnist04", "resnet8_mnist", "resnet8_wide_fashion"}  # Lectures 08 and 11 rely on these
+NEEDED = {"resnet8_mnist04", "resnet8_mnist", "resnet8_wide_fashion", "vae_mnist", "gan_mnist"}  # Lectures 08, 11
 SLICE = 1000  # test images per checkpoint: enough for a floor 2 points below the stated accuracy
 
 
@@ -57,6 +57,23 @@ def test_every_checkpoint_loads_and_reaches_its_stated_accuracy_on_real_test_ima
         accuracy = (model(images[:SLICE]).argmax(1) == labels[:SLICE]).float().mean().item()
     floor = checkpoint.metrics["test_accuracy"] - 0.02
     assert accuracy >= floor, f"{name}: {accuracy:.3f} on {SLICE} test images, stated floor {floor:.3f}"
+
+
+@pytest.mark.parametrize("name, decoder", [("vae_mnist", "decoder"), ("gan_mnist", "generator")])
+def test_the_generative_checkpoints_draw_varied_digits_that_the_course_classifier_reads(name, decoder):
+    info = checkpoint_info(name)
+    assert info.normalization is None and info.metrics["fid_resnet8_mnist"] > 0  # pixels in [0, 1]
+    classifier = load_checkpoint("resnet8_mnist")
+    mean, std = checkpoint_info("resnet8_mnist").normalization
+    z = torch.randn(500, info.arguments["latent_dim"], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        images = torch.sigmoid(getattr(load_checkpoint(name), decoder)(z)).view(-1, 1, 28, 28)
+        probabilities = torch.softmax(classifier((images - mean) / std), dim=1)
+    counts = probabilities.argmax(1).bincount(minlength=10)
+    # every digit is drawn and none dominates (Lecture 11 shows the GAN's partial mode collapse, not a total one)
+    assert (counts > 0).all() and counts.max() < 200, f"{name}: digits drawn per class {counts.tolist()} (collapse?)"
+    confident = (probabilities.max(1).values > 0.9).float().mean().item()
+    assert confident > 0.5, f"{name}: only {confident:.0%} of 500 samples are read with probability > 0.9"
 
 
 def test_build_model_gives_the_same_architecture_with_fresh_weights():
