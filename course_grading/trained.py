@@ -52,8 +52,9 @@ def kernel_test_images(student: Any, loader: str, expected: torch.Tensor, what: 
     return images
 
 
-def judged_accuracy(student: Any, model: Remote, images: Remote, labels: torch.Tensor, chunk: int = 2500) -> float:
-    """The fraction of `labels` that the kernel's `model` (in eval mode) predicts, computed here."""
+def judged_accuracy(student: Any, model: Remote, images: Remote, labels: torch.Tensor, chunk: int = 2500,
+                    classes: int = 10) -> float:
+    """The fraction of `labels` that the kernel's `model` (in eval mode, `classes` logits) predicts, computed here."""
     model.attr("eval")()
     parameters = student.module("builtins.list")(model.attr("parameters")())
     device = getattr(parameters[0], "kernel_device", "cpu") if parameters else "cpu"
@@ -65,6 +66,6 @@ def judged_accuracy(student: Any, model: Remote, images: Remote, labels: torch.T
         if device != "cpu":
             batch = move.invoke((batch, device), keep=True).value
         logits = model.invoke((batch,), no_grad=True).value
-        expect_tensor(logits, "the model's output", shape=(size, 10))
+        expect_tensor(logits, "the model's output", shape=(size, classes))
         correct += int((logits.float().argmax(dim=1) == labels[start:start + size]).sum())
     return correct / len(labels)

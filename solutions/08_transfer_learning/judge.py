@@ -20,7 +20,7 @@ from torchvision import models
 
 from course_grading.judge import Judge, case, expect, expect_close, expect_equal, expect_tensor, fail
 from course_grading.remote import Remote, StudentRaised
-from course_grading.trained import kernel_test_images
+from course_grading.trained import judged_accuracy, kernel_test_images
 from course_utils import build_model, image_tensors, load_mnist, select_classes
 
 judge = Judge()
@@ -603,24 +603,6 @@ def scratch_predictions(x: torch.Tensor, y: torch.Tensor, seed: int, test_images
         torch.set_num_threads(threads)
 
 
-def judged_digit_accuracy(student, model: Remote, images: Remote, labels: torch.Tensor, chunk: int = 2500) -> float:
-    """The fraction of `labels` the kernel's model predicts, from its (N, 5) logits computed in the kernel."""
-    model.attr("eval")()
-    parameters = student.module("builtins.list")(model.attr("parameters")())
-    device = getattr(parameters[0], "kernel_device", "cpu") if parameters else "cpu"
-    narrow, move = student.module("torch.narrow"), student.module("torch.Tensor").attr("to")
-    correct = 0
-    for start in range(0, len(labels), chunk):
-        size = min(chunk, len(labels) - start)
-        batch = narrow.invoke((images, 0, start, size), keep=True).value
-        if device != "cpu":
-            batch = move.invoke((batch, device), keep=True).value
-        logits = model.invoke((batch,), no_grad=True).value
-        expect_tensor(logits, "the model's output", shape=(size, len(DIGITS)))
-        correct += int((logits.float().argmax(dim=1) == labels[start:start + size]).sum())
-    return correct / len(labels)
-
-
 @judge.part("test_adapt")
 def adapt(student, draw):
     seed, draw_seed = draw.new_seed(), draw.new_seed()
@@ -644,7 +626,7 @@ def adapt(student, draw):
         keep = torch.isin(test_labels, torch.tensor(DIGITS))
         index = torch.nonzero(keep).flatten()
         digits = student.module("torch.index_select").invoke((kernel_images, 0, index), keep=True).value
-        accuracy = judged_digit_accuracy(student, model, digits, test_labels[keep] - DIGITS[0])
+        accuracy = judged_accuracy(student, model, digits, test_labels[keep] - DIGITS[0], classes=len(DIGITS))
         predictions = scratch_predictions(x, y, seed, test_images[keep])
         baseline = float((predictions == test_labels[keep] - DIGITS[0]).float().mean())
         expect(accuracy >= baseline + MARGIN,
