@@ -23,7 +23,7 @@
 # | 3 | `conv_transpose2d`: a transposed convolution as zero insertion + an ordinary convolution | 2 |
 # | 4 | `dice_loss`: the soft Dice loss per image and class, with smoothing | 2 |
 # | 5 | `iou_per_class` and `mean_iou`: IoU with absent classes and ignored pixels | 1 |
-# | 6 | `train_segmenter`: a network that reaches a mean IoU of $0.6$ on cluttered scenes in well under a minute | 2 |
+# | 6 | `train_segmenter`: a network that reaches a mean IoU of $0.5$ (aim for $0.7$) on cluttered scenes in well under a minute | 2 |
 #
 # **How grading works.** Write your code where it says `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError()` line). Each part ends with a locked test cell. The tests you see there are small
@@ -426,18 +426,23 @@ print("✓ Part 5: iou_per_class and mean_iou pass the visible tests")
 #
 # - the model maps images `(N, 1, 64, 64)` (float32, as in `train_scenes.images`) to class scores
 #   `(N, 5, 64, 64)`, one per pixel and class (0 = background);
-# - it has at most **40,000 parameters**.
+# - it has at most **80,000 parameters**.
 #
 # `fit(model, loader, optimizer, epochs, loss_fn=..., scheduler=..., device=device, plot=False)` and
-# `TensorLoader(images, masks, batch_size=..., shuffle=True, device=device, seed=seed)` do the bookkeeping. A UNet
-# with two poolings and 8, 16, 32 channels, trained for a few epochs with Adam and a one-cycle schedule on
-# cross-entropy (plus your Dice loss, if you like), is a good start.
+# `TensorLoader(images, masks, batch_size=..., shuffle=True, device=device, seed=seed)` do the bookkeeping. Two
+# hints. To tell a piece of a trouser from a whole one, a pixel's features must see the whole object (up to 36
+# pixels wide) and some of its surroundings: the lecture's UNet, with two poolings, sees too little, and with
+# some seeds it never learns one of the classes; a third pooling (64 → 8 pixels) is cheap, because it works on
+# small maps. And the rare classes need a loss that weighs them, such as cross-entropy plus a soft Dice. A UNet
+# with 8, 16, 24 and 32 channels, trained for four epochs with batches of 16, Adam and a one-cycle schedule, is
+# a good start.
 #
 # **What is graded.** The grader calls `train_segmenter` itself, with a seed of its own, and times it: aim for
 # well under a minute on a laptop; it fails only training that takes more than three minutes on its (busy)
 # machine. It then generates 100 held-out scenes of its own (the same kind, from Fashion-MNIST's test images,
 # with a seed you do not know), asks your model (in eval mode) for the scores, and computes the mean IoU of
-# the predicted classes (the argmax) over the classes present, which must be at least $0.6$. Aim a little higher.
+# the predicted classes (the argmax) over the classes present, which must be at least $0.5$. Aim for $0.7$: the
+# result varies with the seed.
 # The test cell below trains with seed 0 and measures the same way on 200 held-out scenes.
 
 # %% nbgrader={"grade": false, "grade_id": "scenes", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -459,28 +464,40 @@ def train_segmenter(seed: int) -> nn.Module:
                              nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
 
     class SmallUNet(nn.Module):
-        def __init__(self, classes: int, width: int = 8):
+        """Three poolings (64 -> 8 pixels): the deepest features see a whole object and the clutter around it."""
+
+        def __init__(self, classes: int, widths: tuple[int, ...] = (8, 16, 24, 32)):
             super().__init__()
-            self.enc1, self.enc2 = double_conv(1, width), double_conv(width, 2 * width)
-            self.middle = double_conv(2 * width, 4 * width)
-            self.up2, self.dec2 = nn.ConvTranspose2d(4 * width, 2 * width, 2, stride=2), double_conv(4 * width, 2 * width)
-            self.up1, self.dec1 = nn.ConvTranspose2d(2 * width, width, 2, stride=2), double_conv(2 * width, width)
-            self.classify = nn.Conv2d(width, classes, 1)
+            self.encoders = nn.ModuleList(double_conv(c_in, c_out) for c_in, c_out in zip((1, *widths), widths))
+            self.ups = nn.ModuleList(nn.ConvTranspose2d(deep, shallow, 2, stride=2)
+                                     for shallow, deep in zip(widths, widths[1:]))
+            self.decoders = nn.ModuleList(double_conv(2 * width, width) for width in widths[:-1])
+            self.classify = nn.Conv2d(widths[0], classes, 1)
 
         def forward(self, images: torch.Tensor) -> torch.Tensor:
-            skip1 = self.enc1(images)
-            skip2 = self.enc2(F.max_pool2d(skip1, 2))
-            deep = self.middle(F.max_pool2d(skip2, 2))
-            up = self.dec2(torch.cat([self.up2(deep), skip2], dim=1))
-            return self.classify(self.dec1(torch.cat([self.up1(up), skip1], dim=1)))
+            skips, h = [], images
+            for level, encoder in enumerate(self.encoders):
+                h = encoder(h if level == 0 else F.max_pool2d(h, 2))
+                skips.append(h)
+            for skip, up, decoder in reversed(list(zip(skips, self.ups, self.decoders))):
+                h = decoder(torch.cat([up(h), skip], dim=1))
+            return self.classify(h)
 
-    model = SmallUNet(train_scenes.num_classes).to(device)
+    def cross_entropy_and_dice(scores: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy plus a soft Dice over the batch: the rare classes pull as much as the background."""
+        p = scores.softmax(dim=1)
+        g = F.one_hot(truth, scores.shape[1]).movedim(-1, 1).to(p.dtype)
+        dims = (0, 2, 3)
+        soft_dice = (2 * (p * g).sum(dims) + 1) / (p.sum(dims) + g.sum(dims) + 1)
+        return F.cross_entropy(scores, truth) + 1 - soft_dice.mean()
+
+    model = SmallUNet(train_scenes.num_classes).to(device, memory_format=torch.channels_last)  # faster convolutions
     epochs = 4
-    loader = TensorLoader(train_scenes.images, train_scenes.semantic, batch_size=32, shuffle=True, device=device,
+    loader = TensorLoader(train_scenes.images, train_scenes.semantic, batch_size=16, shuffle=True, device=device,
                           seed=seed)
     adam = torch.optim.Adam(model.parameters(), lr=3e-3)
     one_cycle = torch.optim.lr_scheduler.OneCycleLR(adam, max_lr=1e-2, total_steps=epochs * len(loader))
-    fit(model, loader, adam, epochs, scheduler=one_cycle, device=device, plot=False)
+    fit(model, loader, adam, epochs, loss_fn=cross_entropy_and_dice, scheduler=one_cycle, device=device, plot=False)
     return model
     ### END SOLUTION
 
@@ -490,7 +507,7 @@ from course_utils import testing as T
 
 model, train_seconds = T.timed_training(train_segmenter, seed=0, aim_s=60, limit_s=180)  # the grader's limits
 parameters = sum(p.numel() for p in model.parameters())
-assert parameters <= 40_000, f"the network has {parameters:,} parameters; at most 40,000 are allowed"
+assert parameters <= 80_000, f"the network has {parameters:,} parameters; at most 80,000 are allowed"
 held_out = make_scenes(200, seed=1, train=False, **SCENES)
 model.eval()
 with torch.no_grad():
@@ -501,7 +518,7 @@ confusion = torch.bincount(held_out.semantic.flatten() * 5 + predicted.flatten()
 class_iou = confusion.diagonal() / (confusion.sum(0) + confusion.sum(1) - confusion.diagonal())
 score = class_iou.nanmean().item()
 print(f"{parameters:,} parameters; IoU per class {[round(v, 3) for v in class_iou.tolist()]}, mean IoU {score:.3f}")
-assert score >= 0.6, f"mean IoU {score:.3f} on the held-out scenes; at least 0.6 is required (the grader uses another seed)"
+assert score >= 0.5, f"mean IoU {score:.3f} on the held-out scenes; at least 0.5 is required (the grader uses another seed)"
 
 print(f"✓ Part 6: mean IoU {score:.3f} with {parameters:,} parameters in {train_seconds:.1f} s")
 
