@@ -281,11 +281,11 @@ BATCH_SUMS = "the sums run over the whole batch (one Dice per class) instead of 
 
 
 def dice_reference(scores: torch.Tensor, target: torch.Tensor, smooth: float, mistake: str | None = None):
-    probabilities = scores.softmax(dim=1)
+    soft = torch.softmax(scores, 1)
     truth = F.one_hot(target, scores.shape[1]).permute(0, 3, 1, 2).to(scores.dtype)
     over = (0, 2, 3) if mistake == BATCH_SUMS else (2, 3)
-    overlap = (probabilities * truth).sum(over)
-    sizes = probabilities.sum(over) + truth.sum(over)
+    overlap = (soft * truth).sum(over)
+    sizes = soft.sum(over) + truth.sum(over)
     above = 0 if mistake in (NO_SMOOTHING, SMOOTH_BELOW_ONLY) else smooth
     below = 0 if mistake == NO_SMOOTHING else smooth
     return 1 - ((2 * overlap + above) / (sizes + below)).mean()
@@ -357,12 +357,12 @@ ABSENT_AS_ZERO = "a class absent from prediction and target gets IoU 0 (and coun
 
 def iou_reference(predicted: torch.Tensor, target: torch.Tensor, classes: int, ignore_index: int | None,
                   absent: float = math.nan) -> torch.Tensor:
-    keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
-    p, t = predicted[keep], target[keep]
+    counted = target != ignore_index if ignore_index is not None else torch.full_like(target, True, dtype=torch.bool)
+    guessed, labelled = predicted[counted], target[counted]
     result = []
     for c in range(classes):
-        union = int(((p == c) | (t == c)).sum())
-        result.append(int(((p == c) & (t == c)).sum()) / union if union else absent)
+        union = int(((guessed == c) | (labelled == c)).sum())
+        result.append(int(((guessed == c) & (labelled == c)).sum()) / union if union else absent)
     return torch.tensor(result, dtype=torch.float64)
 
 
