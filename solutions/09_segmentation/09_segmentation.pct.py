@@ -23,7 +23,7 @@
 # | 3 | `conv_transpose2d`: a transposed convolution as zero insertion + an ordinary convolution | 2 |
 # | 4 | `dice_loss`: the soft Dice loss per image and class, with smoothing | 2 |
 # | 5 | `iou_per_class` and `mean_iou`: IoU with absent classes and ignored pixels | 1 |
-# | 6 | `train_segmenter`: a network that reaches a mean IoU of $0.5$ (aim for $0.7$) on cluttered scenes in well under a minute | 2 |
+# | 6 | `train_segmenter`: a network that reaches a mean IoU of $0.4$ (aim for $0.7$) on cluttered scenes in well under a minute | 2 |
 #
 # **How grading works.** Write your code where it says `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError()` line). Each part ends with a locked test cell. The tests you see there are small
@@ -441,7 +441,7 @@ print("✓ Part 5: iou_per_class and mean_iou pass the visible tests")
 # well under a minute on a laptop; it fails only training that takes more than three minutes on its (busy)
 # machine. It then generates 100 held-out scenes of its own (the same kind, from Fashion-MNIST's test images,
 # with a seed you do not know), asks your model (in eval mode) for the scores, and computes the mean IoU of
-# the predicted classes (the argmax) over the classes present, which must be at least $0.5$. Aim for $0.7$: the
+# the predicted classes (the argmax) over the classes present, which must be at least $0.4$. Aim for $0.7$: the
 # result varies with the seed.
 # The test cell below trains with seed 0 and measures the same way on 200 held-out scenes.
 
@@ -518,7 +518,7 @@ confusion = torch.bincount(held_out.semantic.flatten() * 5 + predicted.flatten()
 class_iou = confusion.diagonal() / (confusion.sum(0) + confusion.sum(1) - confusion.diagonal())
 score = class_iou.nanmean().item()
 print(f"{parameters:,} parameters; IoU per class {[round(v, 3) for v in class_iou.tolist()]}, mean IoU {score:.3f}")
-assert score >= 0.5, f"mean IoU {score:.3f} on the held-out scenes; at least 0.5 is required (the grader uses another seed)"
+assert score >= 0.4, f"mean IoU {score:.3f} on the held-out scenes; at least 0.4 is required (the grader uses another seed)"
 
 print(f"✓ Part 6: mean IoU {score:.3f} with {parameters:,} parameters in {train_seconds:.1f} s")
 

@@ -14,7 +14,7 @@ whatever the random draw.
 from __future__ import annotations
 
 import math
-from functools import partial
+import functools
 
 import torch
 from torch.nn import functional as F
@@ -134,8 +134,8 @@ def upsample(student, draw):
             out = student.upsample.invoke((leaf, scale, mode, align_corners), keep=True).value
             grad_out = draw.randn(*interpolated(x, scale, mode, align_corners).shape, dtype=torch.float64)
             got = kernel_gradients(student, out, [leaf], grad_out)
-            want = local_gradients(partial(interpolated, scale=scale, mode=mode, align_corners=align_corners), [x],
-                                   grad_out)
+            resample = functools.partial(interpolated, scale=scale, mode=mode, align_corners=align_corners)
+            want = local_gradients(resample, [x], grad_out)
             expect_gradients(got, want, ["x"], torch.float64)
 
 
@@ -268,7 +268,7 @@ def conv_t(student, draw):
                                                    settings["output_padding"]), keep=True).value
             grad_out = draw.randn(*transposed(x, weight, bias, settings).shape, dtype=torch.float64)
             got = kernel_gradients(student, out, leaves, grad_out)
-            want = local_gradients(partial(transposed_of_leaves, settings=settings), tensors, grad_out)
+            want = local_gradients(functools.partial(transposed_of_leaves, settings=settings), tensors, grad_out)
             expect_gradients(got, want, ["x", "weight", "bias"][:len(tensors)], torch.float64)
 
 
@@ -346,7 +346,7 @@ def dice(student, draw):
             loss = student.dice_loss.invoke((leaf, target, smooth), keep=True).value
             one = torch.tensor(1.0, dtype=torch.float64)
             got = kernel_gradients(student, loss, [leaf], one)
-            want = local_gradients(partial(dice_reference, target=target, smooth=smooth), [scores], one)
+            want = local_gradients(functools.partial(dice_reference, target=target, smooth=smooth), [scores], one)
             expect_gradients(got, want, ["the scores"], torch.float64)
 
 
@@ -414,7 +414,7 @@ def iou(student, draw):
 SCENES = {"source": "fashion", "classes": [0, 1, 7, 8], "size": 64, "clutter": 3, "noise": 0.05}
 CLASSES = 5
 MAX_PARAMETERS = 80_000
-MIN_MEAN_IOU = 0.5
+MIN_MEAN_IOU = 0.4
 HELD_OUT = 100
 AIM_SECONDS, LIMIT_SECONDS = 60, 180
 WALL_TIMEOUT = 1200  # a busy grader: the limit above applies to min(wall, CPU) time
