@@ -23,7 +23,7 @@
 # | 3 | `conv_transpose2d`: a transposed convolution as zero insertion + an ordinary convolution | 2 |
 # | 4 | `dice_loss`: the soft Dice loss per image and class, with smoothing | 2 |
 # | 5 | `iou_per_class` and `mean_iou`: IoU with absent classes and ignored pixels | 1 |
-# | 6 | `train_segmenter`: a network that reaches a mean IoU of $0.4$ (aim for $0.7$) on cluttered scenes in well under a minute | 2 |
+# | 6 | `train_segmenter`: a network that reaches a mean IoU of $0.55$ (aim for $0.7$) on cluttered scenes in well under a minute | 2 |
 #
 # **How grading works.** Write your code where it says `# YOUR CODE HERE` (delete the
 # `raise NotImplementedError()` line). Each part ends with a locked test cell. The tests you see there are small
@@ -433,16 +433,18 @@ print("✓ Part 5: iou_per_class and mean_iou pass the visible tests")
 # hints. To tell a piece of a trouser from a whole one, a pixel's features must see the whole object (up to 36
 # pixels wide) and some of its surroundings: the lecture's UNet, with two poolings, sees too little, and with
 # some seeds it never learns one of the classes; a third pooling (64 → 8 pixels) is cheap, because it works on
-# small maps. And the rare classes need a loss that weighs them, such as cross-entropy plus a soft Dice. A UNet
-# with 8, 16, 24 and 32 channels, trained for four epochs with batches of 16, Adam and a one-cycle schedule, is
-# a good start.
+# small maps. And the rare classes need a loss that weighs them: with a plain cross-entropy, even plus a soft
+# Dice, some seeds never tell the thin trousers from T-shirts. Weigh each class's cross-entropy in inverse
+# proportion to its pixels in the training masks (`weight=` of `F.cross_entropy`) and add a soft Dice. A UNet with
+# 8, 16, 24 and 32 channels, trained for four epochs with batches of 16, Adam and a one-cycle schedule up to
+# `max_lr=4e-3`, is a good start.
 #
 # **What is graded.** The grader calls `train_segmenter` itself, with a seed of its own, and times it: aim for
 # well under a minute on a laptop; it fails only training that takes more than three minutes on its (busy)
 # machine. It then generates 100 held-out scenes of its own (the same kind, from Fashion-MNIST's test images,
 # with a seed you do not know), asks your model (in eval mode) for the scores, and computes the mean IoU of
-# the predicted classes (the argmax) over the classes present, which must be at least $0.4$. Aim for $0.7$: the
-# result varies with the seed.
+# the predicted classes (the argmax) over the classes present, which must be at least $0.55$. Aim for $0.7$: the
+# result varies a little with the seed.
 # The test cell below trains with seed 0 and measures the same way on 200 held-out scenes.
 
 # %% nbgrader={"grade": false, "grade_id": "scenes", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -483,21 +485,28 @@ def train_segmenter(seed: int) -> nn.Module:
                 h = decoder(torch.cat([up(h), skip], dim=1))
             return self.classify(h)
 
-    def cross_entropy_and_dice(scores: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy plus a soft Dice over the batch: the rare classes pull as much as the background."""
+    # Each class's cross-entropy weighs in inverse proportion to its pixels (mean weight 1): without it, some
+    # seeds never separate the thin trousers from T-shirts, and the trouser IoU stays at zero.
+    pixels = torch.bincount(train_scenes.semantic.flatten(), minlength=train_scenes.num_classes).double()
+    class_weights = (1 / pixels) / (1 / pixels).mean()
+    class_weights = class_weights.float().to(device)
+
+    def weighted_cross_entropy_and_dice(scores: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+        """Class-weighted cross-entropy plus a soft Dice over the batch: no class can be left out."""
         p = scores.softmax(dim=1)
         g = F.one_hot(truth, scores.shape[1]).movedim(-1, 1).to(p.dtype)
         dims = (0, 2, 3)
         soft_dice = (2 * (p * g).sum(dims) + 1) / (p.sum(dims) + g.sum(dims) + 1)
-        return F.cross_entropy(scores, truth) + 1 - soft_dice.mean()
+        return F.cross_entropy(scores, truth, weight=class_weights) + 1 - soft_dice.mean()
 
     model = SmallUNet(train_scenes.num_classes).to(device, memory_format=torch.channels_last)  # faster convolutions
     epochs = 4
     loader = TensorLoader(train_scenes.images, train_scenes.semantic, batch_size=16, shuffle=True, device=device,
                           seed=seed)
-    adam = torch.optim.Adam(model.parameters(), lr=3e-3)
-    one_cycle = torch.optim.lr_scheduler.OneCycleLR(adam, max_lr=1e-2, total_steps=epochs * len(loader))
-    fit(model, loader, adam, epochs, loss_fn=cross_entropy_and_dice, scheduler=one_cycle, device=device, plot=False)
+    adam = torch.optim.Adam(model.parameters())
+    one_cycle = torch.optim.lr_scheduler.OneCycleLR(adam, max_lr=4e-3, total_steps=epochs * len(loader))
+    fit(model, loader, adam, epochs, loss_fn=weighted_cross_entropy_and_dice, scheduler=one_cycle, device=device,
+        plot=False)
     return model
     ### END SOLUTION
 
@@ -518,7 +527,7 @@ confusion = torch.bincount(held_out.semantic.flatten() * 5 + predicted.flatten()
 class_iou = confusion.diagonal() / (confusion.sum(0) + confusion.sum(1) - confusion.diagonal())
 score = class_iou.nanmean().item()
 print(f"{parameters:,} parameters; IoU per class {[round(v, 3) for v in class_iou.tolist()]}, mean IoU {score:.3f}")
-assert score >= 0.4, f"mean IoU {score:.3f} on the held-out scenes; at least 0.4 is required (the grader uses another seed)"
+assert score >= 0.55, f"mean IoU {score:.3f} on the held-out scenes; at least 0.55 is required (the grader uses another seed)"
 
 print(f"✓ Part 6: mean IoU {score:.3f} with {parameters:,} parameters in {train_seconds:.1f} s")
 
