@@ -414,7 +414,7 @@ def iou(student, draw):
 SCENES = {"source": "fashion", "classes": [0, 1, 7, 8], "size": 64, "clutter": 3, "noise": 0.05}
 CLASSES = 5
 MAX_PARAMETERS = 80_000
-MIN_MEAN_IOU = 0.55  # the reference reached 0.675-0.757 over 14 grader seeds: a margin of more than 0.1
+MIN_MEAN_IOU = 0.55  # the reference reached 0.677-0.724 over 12 grader seeds: a margin of more than 0.1
 HELD_OUT = 100
 AIM_SECONDS, LIMIT_SECONDS = 60, 180
 WALL_TIMEOUT = 1200  # a busy grader: the limit above applies to min(wall, CPU) time
