@@ -414,8 +414,10 @@ def iou(student, draw):
 SCENES = {"source": "fashion", "classes": [0, 1, 7, 8], "size": 64, "clutter": 3, "noise": 0.05}
 CLASSES = 5
 MAX_PARAMETERS = 80_000
-MIN_MEAN_IOU = 0.55  # the reference reached 0.677-0.724 over 12 grader seeds: a margin of more than 0.1
-HELD_OUT = 100
+# The reference (five epochs) reached 0.681-0.766 over 20 seeds, each scored on two sets of 100 held-out scenes;
+# with four epochs it reached 0.618-0.745, and once 0.546 in a grading kernel (seed 1495369441).
+MIN_MEAN_IOU = 0.55
+HELD_OUT = 200  # 100 scenes moved one model's score by up to 0.05
 AIM_SECONDS, LIMIT_SECONDS = 60, 180
 WALL_TIMEOUT = 1200  # a busy grader: the limit above applies to min(wall, CPU) time
 
