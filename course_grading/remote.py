@@ -37,6 +37,10 @@ m.the_agent = m.Agent()
 sys.modules["_course_judge_agent"] = m
 """
 ANSWER = '__import__("sys").modules["_course_judge_agent"].the_agent.answer({payload!r})'
+# A live kernel says "busy" as soon as it takes a request. One that says nothing for this long has stopped talking
+# (a notebook that breaks `builtins` breaks the kernel's own messaging): give up on it instead of waiting out the
+# call's whole timeout.
+ACKNOWLEDGE_S = 30.0
 
 
 
@@ -102,9 +106,14 @@ class KernelLink:
 
     async def _exchange(self, code: str, timeout: float) -> bytes:
         msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
-        deadline, found = time.monotonic() + timeout, []
+        start = time.monotonic()
+        deadline, found, heard = start + timeout, [], False
         while True:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if not heard and now - start > ACKNOWLEDGE_S:
+                self.dead = True
+                raise KernelDied(f"the kernel did not take the request within {ACKNOWLEDGE_S:.0f} s")
+            remaining = deadline - now
             if remaining <= 0:
                 await self._interrupt()
                 raise KernelTimeout(f"no answer within {timeout:.0f} s")
@@ -117,6 +126,7 @@ class KernelLink:
                 continue
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
+            heard = True
             kind, content = message["msg_type"], message["content"]
             if kind == "display_data" and wire.MIME in content.get("data", {}):
                 found.append(content["data"][wire.MIME])

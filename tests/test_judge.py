@@ -1,14 +1,19 @@
 """The judge's data format is safe to read, and its expectations say which case failed and why."""
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
+import time
+from queue import Empty
 
 import numpy as np
 import pytest
 import torch
+from nbclient.util import run_sync
 
 from course_grading import agent as wire
+from course_grading import remote
 from course_grading.judge import (Draw, Failed, Judge, Part, case, expect, expect_close, expect_equal,
                                   expect_no_ops, expect_tensor, expect_type, run_part)
 from course_grading.remote import BadAnswer, KernelTimeout, StudentRaised
@@ -168,3 +173,27 @@ def test_parts_register_once_per_grade_id():
         judge.part("test_a")(lambda student, draw: None)
     judge.advise_against("answer_a", "conv2d")
     assert judge.advisory == {"answer_a": {"conv2d"}}
+
+
+class SilentKernel:
+    """A kernel that is alive but never says anything (as after a notebook breaks `builtins.isinstance`)."""
+
+    def execute(self, code, **kwargs):
+        return "request-1"
+
+    async def get_iopub_msg(self, timeout):
+        await asyncio.sleep(min(timeout, 0.05))
+        raise Empty
+
+    async def is_alive(self):
+        return True
+
+
+def test_a_kernel_that_stops_talking_is_given_up_at_once_not_after_the_calls_timeout(monkeypatch):
+    monkeypatch.setattr(remote, "ACKNOWLEDGE_S", 0.2)
+    kernel = SilentKernel()
+    link = remote.KernelLink(kernel, kernel, run_sync)
+    start = time.monotonic()
+    with pytest.raises(remote.KernelDied, match="did not take the request"):
+        link.request([{"op": "getattr", "target": wire.Ref("x"), "name": "y"}], timeout=60)
+    assert time.monotonic() - start < 5 and link.dead
