@@ -145,10 +145,10 @@ def ref_vae_loss(x, logits, mu, log_var, beta, mistake=None):
         per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     flat = per_pixel.flatten(1)
     reconstruction = flat.mean(dim=1) if mistake == PIXEL_MEAN else flat.sum(dim=1)
-    kl = 0.5 * (log_var.exp() - log_var - 1 + mu.square()).sum(dim=1)
+    divergence = (0.5 * (log_var.exp() - log_var - 1 + mu.square())).sum(dim=1)
     if mistake == BETA_ON_RECONSTRUCTION:
-        return (beta * reconstruction + kl).mean()
-    return (reconstruction + beta * kl).mean()
+        return (beta * reconstruction + divergence).mean()
+    return (reconstruction + beta * divergence).mean()
 
 
 def check_vae_loss(student, x, logits, mu, log_var, beta) -> None:
@@ -219,22 +219,22 @@ def ref_gan_step(g, d, g_opt, d_opt, real, noise, mistake=None):
         d_opt.zero_grad()
         if mistake == NOT_DETACHED:
             g_opt.zero_grad()
-    real_logits = d(real)
-    fake_logits = d(fake if mistake == NOT_DETACHED else fake.detach())
-    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-    d_loss.backward(retain_graph=mistake == NOT_DETACHED)
+    on_real = d(real)
+    on_fake = d(fake if mistake == NOT_DETACHED else fake.detach())
+    loss_of_d = (F.binary_cross_entropy_with_logits(on_real, torch.ones_like(on_real))
+                 + F.binary_cross_entropy_with_logits(on_fake, torch.zeros_like(on_fake)))
+    loss_of_d.backward(retain_graph=mistake == NOT_DETACHED)
     d_opt.step()
-    fooled = d(fake)
+    after = d(fake)
     if mistake == SATURATING:
-        g_loss = -F.binary_cross_entropy_with_logits(fooled, torch.zeros_like(fooled))
+        loss_of_g = -F.binary_cross_entropy_with_logits(after, torch.zeros_like(after))
     else:
-        g_loss = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+        loss_of_g = F.binary_cross_entropy_with_logits(after, torch.ones_like(after))
     if mistake not in (NO_ZERO_GRAD, NOT_DETACHED):
         g_opt.zero_grad()
-    g_loss.backward()
+    loss_of_g.backward()
     g_opt.step()
-    return d_loss.item(), g_loss.item()
+    return float(loss_of_d), float(loss_of_g)
 
 
 class Players:
@@ -361,7 +361,7 @@ def ref_frechet(a: torch.Tensor, b: torch.Tensor, mistake: str | None = None) ->
     else:
         root = psd_root(cov_a)
         middle = root @ cov_b @ root
-        cross = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
+        cross = torch.linalg.eigvalsh(0.5 * (middle + middle.T)).clamp(min=0).sqrt().sum()
     return ((a.mean(0) - b.mean(0)).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross).item()
 
 
@@ -415,14 +415,14 @@ OWN_NEIGHBOUR = "a point is counted as its own nearest neighbour (accuracy 1.0):
 
 
 def ref_one_nn(real: torch.Tensor, fake: torch.Tensor, mistake: str | None = None) -> float:
-    points = torch.cat([real, fake]).double()
+    pooled = torch.cat([real, fake]).double()
     labels = [0] * len(real) + [1] * len(fake)
-    squared = ((points[:, None] - points[None]) ** 2).sum(-1).tolist()
+    squared = ((pooled[:, None] - pooled[None]) ** 2).sum(-1).tolist()
     correct = 0
     for i, row in enumerate(squared):
         candidates = [(value, j) for j, value in enumerate(row) if j != i or mistake == OWN_NEIGHBOUR]
         correct += labels[min(candidates)[1]] == labels[i]
-    return correct / len(points)
+    return correct / len(pooled)
 
 
 def check_one_nn(student, real, fake, check_inputs: bool = False) -> None:
