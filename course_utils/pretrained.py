@@ -6,6 +6,7 @@ Course checkpoints are small models the course trains itself on the staged datas
 
     model = load_checkpoint("resnet8_mnist04")      # eval mode, float32, on the CPU unless `device` is given
     features = feature_extractor("resnet8_mnist")   # images (N, 1, 28, 28) -> penultimate features (N, 64)
+    pixel_features = PixelFeatures("resnet8_mnist") # pixels in [0, 1] -> the same features (torchmetrics' FID)
 
 torchvision's own weights go through torchvision's API and the torch hub cache. When $COURSE_WEIGHTS_MIRROR
 names a folder holding the weight files under their torch hub names (e.g. `resnet18-f37072fd.pth`, the
@@ -139,6 +140,44 @@ def feature_extractor(name: str = "resnet8_mnist", device: torch.device | str | 
     features = model[:-1]
     features.requires_grad_(False)
     return features.eval()
+
+
+class PixelFeatures(nn.Module):
+    """The penultimate features of course classifier `name` for images with pixels in [0, 1] (N, C, H, W).
+
+    It standardises the pixels as the classifier was trained and returns (N, num_features) float32 features,
+    frozen, in eval mode. uint8 images in [0, 255] are divided by 255 first. It is a `feature` network for
+    torchmetrics' Fréchet distance, which then needs neither Inception weights nor torch-fidelity:
+
+        fid = FrechetInceptionDistance(feature=PixelFeatures("resnet8_mnist"), normalize=True)
+        fid.update(real_pixels, real=True); fid.update(generated_pixels, real=False); fid.compute()
+
+    (`normalize=True` only tells torchmetrics that the images are floats; with a custom network it passes them on
+    unchanged.) `num_features` is the feature dimension torchmetrics reads.
+    """
+
+    def __init__(self, name: str = "resnet8_mnist", device: torch.device | str | None = None) -> None:
+        super().__init__()
+        checkpoint = checkpoint_info(name)
+        if checkpoint.normalization is None:
+            raise ValueError(f"{name!r} has no input normalisation in the manifest: it does not classify pixels.")
+        self.network = feature_extractor(name, device)
+        head = load_checkpoint(name)[-1]
+        if not isinstance(head, nn.Linear):
+            raise TypeError(f"{name!r} ends in a {type(head).__name__}, not a linear classification head.")
+        self.num_features: int = head.in_features
+        mean, std = checkpoint.normalization
+        self.register_buffer("mean", torch.tensor(float(mean), device=device), persistent=False)
+        self.register_buffer("std", torch.tensor(float(std), device=device), persistent=False)
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        pixels = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+        return self.network((pixels - self.mean) / self.std)
+
+    def train(self, mode: bool = True) -> PixelFeatures:
+        """Always in eval mode: the classifier's batch-norm statistics are frozen (a metric may call .train())."""
+        return super().train(False)
 
 
 # --- torchvision's own pretrained weights -------------------------------------------------------------------

@@ -44,9 +44,12 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from course_utils import (TensorLoader, build_model, checkpoint_info, choose_device, explore, feature_extractor,
-                          frechet_distance, image_tensors, load_checkpoint, load_fashion_mnist, load_mnist,
-                          mlp_autoencoder, nearest_neighbour_accuracy, seed_everything, select_classes, show_images)
+from sklearn.neighbors import NearestNeighbors
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from course_utils import (PixelFeatures, TensorLoader, build_model, checkpoint_info, choose_device, explore,
+                          image_tensors, load_checkpoint, load_fashion_mnist, load_mnist, mlp_autoencoder,
+                          seed_everything, select_classes, show_images)
 
 # Small fully connected networks: one thread is faster than splitting each operation across two busy cores.
 choice = choose_device(cpu_threads=1)
@@ -906,16 +909,19 @@ assert entropy["GAN trained here"] < entropy["GAN (checkpoint)"] < entropy["real
 # 2\left(\Sigma_x\Sigma_g\right)^{1/2}\right).$$
 #
 # Lower is better, zero only for identical statistics. It penalises bad samples (the mean moves) and missing
-# variety (the covariance shrinks). $(\Sigma_x\Sigma_g)^{1/2}$ is a **matrix** square root, not an elementwise one:
-# `course_utils.frechet_distance` computes its trace as the sum of $\sqrt{\lambda_i}$ over the eigenvalues of the
-# symmetric matrix $\Sigma_x^{1/2}\Sigma_g\Sigma_x^{1/2}$, which has the same eigenvalues as $\Sigma_x\Sigma_g$ and
-# stays stable when the covariances are nearly singular (few samples, many features).
+# variety (the covariance shrinks). $(\Sigma_x\Sigma_g)^{1/2}$ is a **matrix** square root, not an elementwise one;
+# only its trace is needed, the sum of $\sqrt{\lambda_i}$ over the eigenvalues $\lambda_i$ of $\Sigma_x\Sigma_g$.
+# We use torchmetrics' `FrechetInceptionDistance`, which takes these eigenvalues of the (non-symmetric) product
+# directly. The symmetric matrix $\Sigma_x^{1/2}\Sigma_g\Sigma_x^{1/2}$ has the same eigenvalues, real and
+# non-negative, and stays stable when the covariances are nearly singular (few samples, many features): in
+# Assignment 11 you compute FID that way yourself.
 #
 # The "I" in FID stands for **Inception**: the standard score uses the 2048 pool features of an Inception-v3
 # network trained on ImageNet. Those weights are not available offline, and a network for 299×299 colour photos
 # is a poor judge of 28×28 digits anyway, so we use the 64 penultimate features of the course's MNIST classifier
-# `resnet8_mnist`. The formula is the same; the numbers are on another scale and are **not comparable** with
-# published FIDs. With Inception features the score would measure what an ImageNet network notices (textures,
+# `resnet8_mnist` (`PixelFeatures` standardises pixels in $[0, 1]$ and returns those features; torchmetrics
+# accepts any network as its `feature`). The formula is the same; the numbers are on another scale and are **not
+# comparable** with published FIDs. With Inception features the score would measure what an ImageNet network notices (textures,
 # object parts) and need far more samples for stable covariances; with a digit classifier's features it measures
 # what distinguishes digits, which is blind to things a digit classifier ignores (for example the exact stroke
 # texture).
@@ -924,18 +930,36 @@ assert entropy["GAN trained here"] < entropy["GAN (checkpoint)"] < entropy["real
 # feature vectors, classify each one by its nearest neighbour among all the *others*, and report the accuracy.
 # About one half means the two sets cannot be told apart; near one means they are separated; well below one half
 # would mean that each sample has a near copy in the real set, a generator that memorised its training data.
+# scikit-learn's `NearestNeighbors(...).fit(X).kneighbors()`, called without query points, leaves each point out
+# of its own neighbours.
 #
 # The sets, $n$ = `N_EVAL` each: real test digits as the reference; other real test digits; and samples of every
 # model. The plain autoencoder has no prior, so we sample it the obvious way: fit a Gaussian to its training codes
 # and decode draws from it.
 
 # %%
-features = feature_extractor("resnet8_mnist", device)
+pixel_features = PixelFeatures("resnet8_mnist", device)
 
 
 def classifier_features(images: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([features(standardise(batch.to(device))).cpu() for batch in images.split(1000)])
+    return torch.cat([pixel_features(batch.to(device)).cpu() for batch in images.split(1000)])
+
+
+def fid(real: torch.Tensor, generated: torch.Tensor) -> float:
+    """torchmetrics' FID between two sets of images in [0, 1], in the features of `resnet8_mnist`."""
+    metric = FrechetInceptionDistance(feature=pixel_features, normalize=True).to(device)
+    for images, is_real in [(real, True), (generated, False)]:
+        for batch in images.split(1000):
+            metric.update(batch.to(device), real=is_real)
+    return metric.compute().item()
+
+
+def one_nn_accuracy(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Leave-one-out 1-NN accuracy: how often a point's nearest *other* point comes from its own set."""
+    points = torch.cat([features_a, features_b]).double().numpy()
+    labels = torch.cat([torch.zeros(len(features_a)), torch.ones(len(features_b))]).numpy()
+    _, nearest = NearestNeighbors(n_neighbors=1).fit(points).kneighbors()  # no query: each point is left out
+    return float((labels[nearest[:, 0]] == labels).mean())
 
 
 with torch.no_grad():
@@ -947,7 +971,8 @@ with torch.no_grad():
 vae_brief_samples = decode(vae_brief, torch.randn(N_EVAL, LATENT_VAE, generator=torch.Generator().manual_seed(1)))
 uniform_noise = torch.rand(N_EVAL, 1, 28, 28, generator=torch.Generator().manual_seed(3))
 
-reference = classifier_features(x_test[:N_EVAL])
+reference_images = x_test[:N_EVAL]
+reference = classifier_features(reference_images)
 candidates = {"real digits (other test digits)": x_test[N_EVAL:2 * N_EVAL],
               "autoencoder (Gaussian on its codes)": ae_samples,
               "VAE trained here": vae_brief_samples, "VAE (checkpoint)": vae_samples,
@@ -956,8 +981,7 @@ candidates = {"real digits (other test digits)": x_test[N_EVAL:2 * N_EVAL],
 scores, candidate_features = {}, {}
 for name, images in tqdm(candidates.items(), desc="FID and 1-NN"):
     candidate_features[name] = classifier_features(images)
-    scores[name] = (frechet_distance(reference, candidate_features[name]),
-                    nearest_neighbour_accuracy(reference, candidate_features[name]))
+    scores[name] = (fid(reference_images, images), one_nn_accuracy(reference, candidate_features[name]))
 table = ["| samples | FID (`resnet8_mnist` features) | 1-NN accuracy |", "|---|---|---|"]
 table += [f"| {name} | {fid:.2f} | {one_nn:.3f} |" for name, (fid, one_nn) in scores.items()]
 display(Markdown("\n".join(table) + f"\n\n{N_EVAL:,} samples per set, compared with {N_EVAL:,} test digits; trained "
@@ -983,9 +1007,9 @@ print(f"closest to the real digits by the 1-NN test: {closest}, accuracy {scores
 # noisier and even two sets of real digits look further apart. Only compare FIDs computed with the same $n$:
 
 # %%
-real_pool = candidate_features["real digits (other test digits)"]
+real_pool = candidates["real digits (other test digits)"]
 real_sizes = [n for n in [100, 300, 1000, 3000] if n <= N_EVAL]
-fid_by_size = {n: frechet_distance(reference[:n], real_pool[:n]) for n in real_sizes}
+fid_by_size = {n: fid(reference_images[:n], real_pool[:n]) for n in real_sizes}
 print("FID between two sets of real test digits: " + ", ".join(f"n = {n}: {v:.2f}" for n, v in fid_by_size.items()))
 assert fid_by_size[real_sizes[0]] > fid_by_size[real_sizes[-1]]
 print(f"whole lecture: {time.perf_counter() - LECTURE_START:.0f} s on {device}")

@@ -31,8 +31,10 @@ from torch.nn import functional as F
 from torchvision import datasets
 from torchvision.transforms import v2
 
-from course_utils import (AugmentedLoader, TensorLoader, evaluate, feature_extractor, frechet_distance, image_tensors,
-                          seed_everything, select_classes, train_epoch)
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from course_utils import (AugmentedLoader, PixelFeatures, TensorLoader, evaluate, image_tensors, seed_everything,
+                          select_classes, train_epoch)
 from course_utils.architectures import ARCHITECTURES
 from course_utils.data import NORMALIZATION, load_image_dataset
 from course_utils.pretrained import MANIFEST, checkpoints, sha256_of
@@ -200,11 +202,14 @@ def generate(recipe: GenerativeRecipe, model: nn.Module, n: int, seed: int = 1) 
 
 
 @torch.no_grad()
-def scoring_features(images: torch.Tensor) -> torch.Tensor:
-    """Penultimate features of `resnet8_mnist` for images in [0, 1]."""
-    features = feature_extractor("resnet8_mnist")
-    mean, std = NORMALIZATION["MNIST"]
-    return torch.cat([features((batch - mean) / std) for batch in images.split(1000)])
+def fid(real: torch.Tensor, generated: torch.Tensor) -> float:
+    """torchmetrics' Fréchet distance between two sets of images in [0, 1], in the features of `resnet8_mnist`."""
+    metric = FrechetInceptionDistance(feature=PixelFeatures("resnet8_mnist"), normalize=True)
+    for batch in real.split(1000):
+        metric.update(batch, real=True)
+    for batch in generated.split(1000):
+        metric.update(batch, real=False)
+    return metric.compute().item()
 
 
 def generative_metrics(recipe: GenerativeRecipe, state: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -213,8 +218,7 @@ def generative_metrics(recipe: GenerativeRecipe, state: dict[str, torch.Tensor])
     model.load_state_dict(state)
     model.eval()
     x_test = pixels(recipe.dataset, train=False)
-    metrics = {"fid_resnet8_mnist": round(frechet_distance(scoring_features(x_test),
-                                                           scoring_features(generate(recipe, model, FID_SAMPLES))), 2)}
+    metrics = {"fid_resnet8_mnist": round(fid(x_test, generate(recipe, model, FID_SAMPLES)), 2)}
     if recipe.kind == "vae":
         seed_everything(recipe.seed)
         with torch.no_grad():

@@ -7,16 +7,18 @@ import sys
 import urllib.error
 from pathlib import Path
 
+import numpy as np
 import pytest
+import scipy.linalg
 import torch
 import torchvision
 from torchvision import datasets
 from torchvision.models import ResNet18_Weights
 
-from course_utils import pretrained, small_resnet
+from course_utils import mlp_autoencoder, mlp_gan, pretrained, small_resnet
 from course_utils.data import image_tensors, load_image_dataset, select_classes
-from course_utils.pretrained import (CheckpointUnavailable, WeightsUnavailable, build_model, checkpoint_info,
-                                     checkpoints, feature_extractor, load_checkpoint, sha256_of,
+from course_utils.pretrained import (CheckpointUnavailable, PixelFeatures, WeightsUnavailable, build_model,
+                                     checkpoint_info, checkpoints, feature_extractor, load_checkpoint, sha256_of,
                                      stage_torchvision_weights, torchvision_model)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +92,48 @@ def test_the_feature_extractor_gives_what_the_head_sees_and_is_frozen():
         assert f.shape == (8, model.fc.in_features)
         torch.testing.assert_close(model.fc(f), model(x))
     assert not any(p.requires_grad for p in features.parameters()) and not features.training
+
+
+def test_pixel_features_standardise_pixels_and_give_what_the_feature_extractor_gives():
+    pixels = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    network = PixelFeatures("resnet8_mnist")
+    mean, std = checkpoint_info("resnet8_mnist").normalization
+    with torch.no_grad():
+        expected = feature_extractor("resnet8_mnist")((pixels - mean) / std)
+    assert network.num_features == expected.shape[1] == 64
+    torch.testing.assert_close(network(pixels), expected)
+    as_bytes = (pixels * 255).round().to(torch.uint8)
+    torch.testing.assert_close(network(as_bytes), network(as_bytes.float() / 255))
+    assert not network.train().training and not any(p.requires_grad for p in network.parameters())
+
+
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")  # features that noise leaves at 0: singular
+def test_pixel_features_give_torchmetrics_fid_offline_as_the_formula_with_scipy():
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    generator = torch.Generator().manual_seed(1)
+    real = torch.rand(150, 1, 28, 28, generator=generator)
+    fake = (real.roll(1, dims=-1) * 0.7 + 0.3 * torch.rand(150, 1, 28, 28, generator=generator)).clamp(0, 1)
+    fid = FrechetInceptionDistance(feature=PixelFeatures("resnet8_mnist"), normalize=True)
+    fid.update(real, real=True)
+    fid.update(fake, real=False)
+    network = PixelFeatures("resnet8_mnist")
+    a, b = network(real).double().numpy(), network(fake).double().numpy()
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(cov_a @ cov_b).real
+    formula = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root)
+    assert fid.compute().item() == pytest.approx(formula, rel=1e-3)
+
+
+def test_the_generative_architectures_have_the_stated_shapes():
+    vae = mlp_autoencoder(latent_dim=5, hidden=[32, 16])
+    assert vae.encoder(torch.rand(7, 1, 28, 28)).shape == (7, 10)  # μ and log σ²
+    assert vae.decoder(torch.randn(7, 5)).shape == (7, 28 * 28)
+    assert mlp_autoencoder(latent_dim=5, variational=False).encoder(torch.rand(2, 784)).shape == (2, 5)
+    gan = mlp_gan(latent_dim=8, hidden=[16, 32])
+    assert gan.generator(torch.randn(3, 8)).shape == (3, 784)
+    assert gan.discriminator(torch.rand(3, 1, 28, 28)).shape == (3, 1)
+    assert [m.out_features for m in gan.discriminator[1] if isinstance(m, torch.nn.Linear)] == [32, 16, 1]
 
 
 @pytest.fixture
