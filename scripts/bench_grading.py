@@ -4,7 +4,7 @@ Grades N copies of each assignment's reference solution with `python -m course_g
 sandbox, and the first assignment once more with COURSE_GRADING_SANDBOX=off to measure the overhead.
 Prints one JSON line per assignment.
 
-    python scripts/bench_grading.py [--students 4] [--workers 2]
+    python scripts/bench_grading.py [--students 4] [--workers 2] [--only 11_]
 """
 from __future__ import annotations
 
@@ -48,9 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", help="measure only the assignments whose name contains this")
     args = parser.parse_args()
     assignments = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
     for index, assignment in enumerate(assignments):
+        if args.only and args.only not in assignment:
+            continue
         sandboxed = grade_seconds(assignment, args.students, args.workers, sandbox=True)
         row = {"assignment": assignment, "students": args.students, "workers": args.workers,
                "sandboxed_s": round(sandboxed, 1), "per_minute": round(60 * args.students / sandboxed, 1)}
