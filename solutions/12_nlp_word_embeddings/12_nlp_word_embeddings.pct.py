@@ -130,6 +130,9 @@ check_tokens("well--known -кто-то- don't 'quoted'", ["well", "-", "-", "kno
              "a hyphen or apostrophe belongs to a word only between two letters")
 check_tokens("mp3 ЁЛКА «ёлка»—2024 :)", ["mp", "3", "ёлка", "«", "ёлка", "»", "—", "2024", ":", ")"],
              "letters and digits are separate tokens; any other character is a token of its own")
+check_tokens("Café α_β ٣٤ x²", ["caf", "é", "α", "_", "β", "٣", "٤", "x", "²"],
+             "only a-z, а-я and ё are letters and only 0-9 digits: é, α, _, ٣ (an Arabic-Indic three) and ² are "
+             "tokens of their own")
 # Another list of abbreviations; the longest match wins
 check_tokens("See fig. 3, т.е.", ["see", "fig.", "3", ",", "т", ".", "е", "."],
              "with abbreviations=['fig.'] only 'fig.' is kept whole", abbreviations=["fig."])
@@ -198,7 +201,7 @@ def transform_tfidf(state: dict, docs: list[list[str]]) -> torch.Tensor:
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_tfidf", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from course_utils import testing as T
+from course_utils import testing as T  # noqa: F811 (each test cell imports what it uses)
 
 # By hand: N = 3 documents, the third one empty
 docs = [["the", "cat", "sat", "the"], ["the", "dog"], []]
