@@ -467,3 +467,29 @@ assert len(most_similar(tied, ["a", "b", "c", "d", "e"], ["a"], ["b"], topn=10))
     "only 3 words are left when 2 of 5 are query words")
 
 print("✓ Part 5: most_similar passes the visible tests")
+
+# %% [markdown]
+# ## Your tokenizer and TF-IDF on «Евгений Онегин» (ungraded)
+#
+# Each stanza of the novel is a document. We keep the word tokens of your tokenizer (punctuation and numbers
+# dropped), fit your TF-IDF on all stanzas with `sublinear_tf=True`, and print the words with the largest weight in the
+# first stanzas: words that are frequent in this stanza and rare in the others. Look also at the hyphenated words your
+# tokenizer kept whole, and at what happens to «l’Abbe» in the third stanza: the typographic apostrophe `’` is not the
+# ASCII `'` of the rules, so it is a token of its own.
+
+# %%
+from course_utils import load_text
+
+try:
+    onegin = load_text("pushkin_onegin_ru")
+    stanzas = [s for s in re.split(r"\n\s*[IVXLC]+\s*\n", onegin) if s.strip()]  # stanzas are numbered I, II, ...
+    documents = [[token for token in tokenize(stanza) if token[0].isalpha()] for stanza in stanzas]
+    onegin_state = fit_tfidf(documents, sublinear_tf=True)
+    columns = sorted(onegin_state["vocabulary"], key=onegin_state["vocabulary"].get)
+    print(f"{len(documents)} stanzas, {sum(map(len, documents)):,} word tokens, {len(columns):,} distinct words")
+    for number, row in enumerate(transform_tfidf(onegin_state, documents[:4]), start=1):
+        print(f"stanza {number}: " + ", ".join(columns[i] for i in row.topk(6).indices.tolist()))
+    hyphenated = collections.Counter(token for document in documents for token in document if "-" in token)
+    print("hyphenated words:", ", ".join(word for word, _ in hyphenated.most_common(10)))
+except NotImplementedError:
+    print("Implement Parts 1 and 2 first.")
