@@ -318,10 +318,9 @@ def enumerate_pairs(ids: list[int], reach: list[int], mistake: str | None = None
 
 
 def drawn_reach(n: int, high: int, seed: int) -> tuple[list[int], torch.Tensor]:
-    generator = torch.Generator()
-    generator.manual_seed(seed)
-    values = torch.randint(1, high, (n,), generator=generator).tolist() if high > 1 else [0] * n
-    return values, generator.get_state()
+    replay = torch.Generator().manual_seed(seed)  # the draws the student's generator makes with this seed
+    values = torch.randint(1, high, (n,), generator=replay).tolist() if high > 1 else [0] * n
+    return values, replay.get_state()
 
 
 def check_pairs(student, ids: list[int], window: int, seed: int) -> None:
