@@ -19,6 +19,7 @@ import functools
 import torch
 from torch.nn import functional as F
 
+from course_grading.gradients import kernel_gradients, kernel_leaves
 from course_grading.judge import Judge, case, expect, expect_close, expect_no_ops, expect_tensor, expect_type
 from course_grading.trained import train_in_kernel
 from course_utils import make_scenes
@@ -44,17 +45,6 @@ NOTES = torch.tensor([[[[10.0, 20.0], [30.0, 40.0]]]])
 
 def tolerance(dtype: torch.dtype) -> dict[str, float]:
     return {"atol": 1e-5, "rtol": 1e-5} if dtype == torch.float32 else {"atol": 1e-10, "rtol": 1e-10}
-
-
-def kernel_leaf(student, value: torch.Tensor):
-    """A tensor that requires grad, made in the kernel (kept there)."""
-    return student.module("torch.Tensor.requires_grad_").invoke((value,), keep=True).value
-
-
-def kernel_gradients(student, output, leaves: list, grad_out: torch.Tensor) -> list:
-    """d <output, grad_out> / d leaves, computed by the kernel's autograd through the student's code."""
-    call = student.module("torch.autograd.grad").invoke((output, leaves, grad_out), {"allow_unused": True})
-    return list(call.value)
 
 
 def local_gradients(function, leaves: list[torch.Tensor], grad_out: torch.Tensor) -> list[torch.Tensor]:
@@ -130,7 +120,7 @@ def upsample(student, draw):
         x = draw.randn(draw.int(1, 2), draw.int(1, 3), draw.int(1, 5), draw.int(1, 5), dtype=torch.float64)
         scale = random_scale(draw)
         with case("the gradient", shape=tuple(x.shape), scale=scale, mode=mode, align_corners=align_corners):
-            leaf = kernel_leaf(student, x)
+            leaf, = kernel_leaves(student, x)
             out = student.upsample.invoke((leaf, scale, mode, align_corners), keep=True).value
             grad_out = draw.randn(*interpolated(x, scale, mode, align_corners).shape, dtype=torch.float64)
             got = kernel_gradients(student, out, [leaf], grad_out)
@@ -182,7 +172,7 @@ def unpool(student, draw):
     with case("the gradient with respect to the values"):
         _, positions = F.max_pool2d(draw.randn(2, 2, 7, 5), 2, return_indices=True)
         values = draw.randn(*positions.shape, dtype=torch.float64)
-        leaf = kernel_leaf(student, values)
+        leaf, = kernel_leaves(student, values)
         out = student.max_unpool.invoke((leaf, positions, (7, 5)), keep=True).value
         grad_out = draw.randn(2, 2, 7, 5, dtype=torch.float64)
         got = kernel_gradients(student, out, [leaf], grad_out)
@@ -262,7 +252,7 @@ def conv_t(student, draw):
         with case(f"the gradients #{number + 1}", x=tuple(x.shape), weight=tuple(weight.shape),
                   bias=bias is not None, **settings):
             tensors = [t for t in (x, weight, bias) if t is not None]
-            leaves = [kernel_leaf(student, t) for t in tensors]
+            leaves = kernel_leaves(student, *tensors)
             arguments = (*leaves[:2], leaves[2] if bias is not None else None)
             out = student.conv_transpose2d.invoke((*arguments, settings["stride"], settings["padding"],
                                                    settings["output_padding"]), keep=True).value
@@ -342,7 +332,7 @@ def dice(student, draw):
         scores, target = 2 * draw.randn(n, c, h, w, dtype=torch.float64), random_target(draw, n, c, h, w)
         smooth = draw.choice((1.0, 0.5))
         with case(f"the gradient with respect to the scores #{number + 1}", shape=(n, c, h, w), smooth=smooth):
-            leaf = kernel_leaf(student, scores)
+            leaf, = kernel_leaves(student, scores)
             loss = student.dice_loss.invoke((leaf, target, smooth), keep=True).value
             one = torch.tensor(1.0, dtype=torch.float64)
             got = kernel_gradients(student, loss, [leaf], one)

@@ -13,6 +13,7 @@ import math
 import torch
 from torch.nn import functional as F
 
+from course_grading.gradients import kernel_leaves, value_and_gradients
 from course_grading.judge import (Judge, case, expect, expect_close, expect_equal, expect_no_ops, expect_tensor,
                                   fail)
 from course_utils.testing import implementations
@@ -533,18 +534,10 @@ def ref_grid_loss(z, targets, owners, coord=5.0, noobj=0.5, mistake: str | None 
 
 
 def check_loss(student, z, targets, owners, options: dict) -> None:
-    module = student.module
-    batch = student.batch()
-    leaf = batch.call(module("torch.Tensor.requires_grad_"), z, keep=True)
-    first = batch.send()
-    z_remote = first.value(leaf)
+    z_remote, = kernel_leaves(student, z)
     loss_handle = student.grid_loss.invoke((z_remote, targets, owners), options, keep=True).value
-    batch = student.batch()
-    value = batch.call(module("torch.Tensor.detach"), loss_handle, what="the loss")
-    gradient = batch.call(module("torch.autograd.grad"), loss_handle, z_remote, allow_unused=True,
-                          what="the gradient of the loss with respect to z")
-    answers = batch.send()
-    got = answers.value(value)
+    loss = value_and_gradients(student, loss_handle, [z_remote], "the loss")
+    got = loss.value
     expect_tensor(got, "the loss", dtype=z.dtype, shape=())
     renamed = {k.removeprefix("lambda_"): v for k, v in options.items()}
     z_ref = z.double().requires_grad_(True)
@@ -555,7 +548,7 @@ def check_loss(student, z, targets, owners, options: dict) -> None:
     if z.abs().max() > 80:  # where a naive log(sigmoid(z)) overflows
         mistakes[OVERFLOW] = torch.tensor(math.nan, dtype=torch.float64)
     expect_close(got, want.detach(), "the loss", mistakes=mistakes, **tolerance(z.dtype, 1e-4))
-    (got_grad,) = answers.value(gradient)
+    (got_grad,) = loss.gradients()
     if got_grad is None:
         fail("the loss does not depend on z (no gradient)")
     expect_close(got_grad, want_grad, "the gradient of the loss with respect to z", **tolerance(z.dtype, 1e-4))

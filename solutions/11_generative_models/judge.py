@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_grading.gradients import kernel_gradients, kernel_leaves
 from course_grading.judge import Judge, case, expect, expect_close, expect_no_ops, expect_tensor, expect_type, fail
 
 judge = Judge()
@@ -26,17 +27,6 @@ DTYPES = (torch.float32, torch.float64)
 
 def tolerance(dtype: torch.dtype, loose: float = 1e-4) -> dict[str, float]:
     return {"atol": loose, "rtol": loose} if dtype == torch.float32 else {"atol": 1e-9, "rtol": 1e-9}
-
-
-def kernel_leaf(student, value: torch.Tensor):
-    """A copy of `value` in the kernel that requires grad (a leaf the student's code receives)."""
-    clone = student.module("torch.clone").invoke((value,), keep=True).value
-    return student.module("torch.Tensor.requires_grad_").invoke((clone,), keep=True).value
-
-
-def kernel_grads(student, output, leaves: list, grad_out: torch.Tensor) -> list:
-    return list(student.module("torch.autograd.grad").invoke((output, leaves, grad_out), {"allow_unused": True})
-                .value)
 
 
 # ---------------------------------------------------------------- Part 1
@@ -76,10 +66,10 @@ def check_reparameterise(student, mu, log_var, seed: int) -> None:
            "dtype=mu.dtype, device=mu.device) leaves it: draw eps exactly once, exactly that way")
     # gradients, through leaves in the kernel
     generator.attr("manual_seed")(seed)
-    leaves = [kernel_leaf(student, mu), kernel_leaf(student, log_var)]
+    leaves = kernel_leaves(student, mu, log_var)
     z = student.reparameterise.invoke((*leaves, generator), keep=True).value
     grad_out = torch.linspace(-1, 1, mu.numel(), dtype=mu.dtype).reshape(mu.shape)
-    grads = kernel_grads(student, z, leaves, grad_out)
+    grads = kernel_gradients(student, z, leaves, grad_out)
     sigma = torch.exp(0.5 * log_var.double())
     for got, want, name in zip(grads, [grad_out.double(), grad_out.double() * 0.5 * sigma * eps.double()],
                                ["the gradient w.r.t. mu", "the gradient w.r.t. log_var"]):
@@ -95,10 +85,10 @@ def check_kl(student, mu, log_var, prior_mu, prior_log_var) -> None:
     expect_close(call.value, want, "the KL", **tolerance(mu.dtype),
                  mistakes={label: ref_kl(*args, label) for label in (KL_WITH_SIGMA, KL_NO_HALF)})
     expect(all(torch.equal(a, b) for a, b in zip(call.args, args)), "kl_diagonal modified its inputs")
-    leaves = [kernel_leaf(student, t) for t in args]
+    leaves = kernel_leaves(student, *args)
     out = student.kl_diagonal.invoke(tuple(leaves), keep=True).value
     grad_out = torch.linspace(0.5, 1.5, max(want.numel(), 1), dtype=mu.dtype).reshape(want.shape)
-    grads = kernel_grads(student, out, leaves[:2], grad_out)
+    grads = kernel_gradients(student, out, leaves[:2], grad_out)
     expected_mu, expected_log_var = [
         torch.autograd.grad(ref_kl(*ts), ts[:2], grad_out.double())
         for ts in [tuple(t.double().requires_grad_() for t in args)]][0]
@@ -163,9 +153,9 @@ def check_vae_loss(student, x, logits, mu, log_var, beta) -> None:
                  mistakes={label: ref_vae_loss(*args, label)
                            for label in (PIXEL_MEAN, BETA_ON_RECONSTRUCTION, SIGMOID_THEN_LOG)})
     expect(all(torch.equal(a, b) for a, b in zip(call.args[:4], args[:4])), "vae_loss modified its inputs")
-    leaves = [kernel_leaf(student, t) for t in (logits, mu, log_var)]
+    leaves = kernel_leaves(student, logits, mu, log_var)
     out = student.vae_loss.invoke((x, *leaves, beta), keep=True).value
-    grads = kernel_grads(student, out, leaves, torch.tensor(1.0, dtype=x.dtype))
+    grads = kernel_gradients(student, out, leaves, torch.tensor(1.0, dtype=x.dtype))
     mine = [t.double().requires_grad_() for t in (logits, mu, log_var)]
     wanted = torch.autograd.grad(ref_vae_loss(x, *mine, beta), mine)
     for got, want, name in zip(grads, wanted, ["logits", "mu", "log_var"]):
@@ -234,7 +224,7 @@ def ref_gan_step(g, d, g_opt, d_opt, real, noise, mistake=None):
         g_opt.zero_grad()
     loss_of_g.backward()
     g_opt.step()
-    return float(loss_of_d), float(loss_of_g)
+    return loss_of_d.item(), loss_of_g.item()
 
 
 class Players:

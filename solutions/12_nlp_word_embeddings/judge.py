@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from course_grading.gradients import kernel_leaves, value_and_gradients
 from course_grading.judge import (Judge, case, expect, expect_close, expect_equal, expect_tensor, expect_type,
                                   fail)
 
@@ -390,26 +391,18 @@ def ns_reference(v: torch.Tensor, u: torch.Tensor, n: torch.Tensor, mistake: str
 
 
 def check_ns(student, v: torch.Tensor, u: torch.Tensor, n: torch.Tensor) -> None:
-    module = student.module
-    batch = student.batch()
-    leaves = [batch.call(module("torch.Tensor.requires_grad_"), x, keep=True) for x in (v, u, n)]
-    first = batch.send()
-    remote = [first.value(index) for index in leaves]
-    loss = student.negative_sampling_loss.invoke(tuple(remote), keep=True).value
-    expect(loss.type_name == "torch.Tensor", f"the loss should be a torch.Tensor, got a {loss.type_name}")
-    batch = student.batch()
-    value = batch.call(module("torch.Tensor.detach"), loss, what="the loss")
-    gradient = batch.call(module("torch.autograd.grad"), loss, remote, allow_unused=True,
-                          what="the gradient of the loss")
-    answers = batch.send()
-    got = answers.value(value)
+    remote = kernel_leaves(student, v, u, n)
+    loss_handle = student.negative_sampling_loss.invoke(tuple(remote), keep=True).value
+    expect(loss_handle.type_name == "torch.Tensor", f"the loss should be a torch.Tensor, got a {loss_handle.type_name}")
+    loss = value_and_gradients(student, loss_handle, remote, "the loss")
+    got = loss.value
     expect_tensor(got, "the loss", dtype=v.dtype, shape=())
     inputs = [x.double().requires_grad_(True) for x in (v, u, n)]
     want = ns_reference(*inputs)
     want_grads = torch.autograd.grad(want, inputs)
     mistakes = {label: ns_reference(v, u, n, label).detach() for label in (NEGATIVE_SIGN, BATCH_SUM, NAIVE_LOG)}
     expect_close(got, want.detach(), "the loss", mistakes=mistakes, **tolerance(v.dtype))
-    grads = answers.value(gradient)
+    grads = loss.gradients()
     for name, g, w in zip(("centre_vectors", "context_vectors", "negative_vectors"), grads, want_grads):
         largest = float(w.abs().max()) if w.numel() else 0.0
         if g is None:
