@@ -241,9 +241,9 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, g_opt: torch.optim.
     """One discriminator update (real -> 1, detached fakes -> 0), then one generator update (fakes -> 1)."""
     ### BEGIN SOLUTION
     fake = generator(noise)
-    real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    real_scores, fake_scores = discriminator(real), discriminator(fake.detach())  # logits
+    d_loss = (F.binary_cross_entropy_with_logits(real_scores, torch.ones_like(real_scores))
+              + F.binary_cross_entropy_with_logits(fake_scores, torch.zeros_like(fake_scores)))
     d_opt.zero_grad()
     d_loss.backward()
     d_opt.step()

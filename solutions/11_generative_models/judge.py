@@ -240,10 +240,10 @@ class Players:
                 with torch.no_grad():
                     p.copy_(draw.randn(*p.shape, dtype=torch.float64) / max(1, p.shape[-1]) ** 0.5)
             layers = []
-            for layer in net:
-                if isinstance(layer, nn.Linear):
+            for piece in net:
+                if type(piece) is nn.Linear:
                     layers.append(student.module("torch.nn.Linear").invoke(
-                        (layer.in_features, layer.out_features), {"dtype": torch.float64}, keep=True).value)
+                        (piece.in_features, piece.out_features), {"dtype": torch.float64}, keep=True).value)
                 else:
                     layers.append(student.module("torch.nn.LeakyReLU").invoke((0.2,), keep=True).value)
             remote = student.module("torch.nn.Sequential").invoke(tuple(layers), keep=True).value
